@@ -1,0 +1,70 @@
+//! The middleware half of the middleware/extractor pair: it gives every request
+//! a slot in which the extractors resolve the user, lazily and at most once.
+
+use std::sync::Arc;
+
+use poem::{Endpoint, Middleware, Request, Result};
+use tokio::sync::OnceCell;
+
+use super::{Authenticator, authenticator::Outcome};
+
+/// Installs authentication on every route below it.
+#[derive(Debug, Clone)]
+pub struct AuthMiddleware {
+    authenticator: Arc<Authenticator>,
+}
+
+impl AuthMiddleware {
+    /// Authentication with `authenticator`, shared by all requests.
+    #[must_use]
+    pub fn new(authenticator: Arc<Authenticator>) -> Self {
+        Self { authenticator }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for AuthMiddleware {
+    type Output = AuthEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        AuthEndpoint {
+            inner,
+            authenticator: Arc::clone(&self.authenticator),
+        }
+    }
+}
+
+/// The endpoint [`AuthMiddleware`] wraps routes in.
+#[derive(Debug)]
+pub struct AuthEndpoint<E> {
+    inner: E,
+    authenticator: Arc<Authenticator>,
+}
+
+impl<E: Endpoint> Endpoint for AuthEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        // Nothing is parsed or verified here: a public endpoint never pays for it.
+        req.extensions_mut().insert(LazyAuth {
+            authenticator: Arc::clone(&self.authenticator),
+            outcome: OnceCell::new(),
+        });
+        self.inner.call(req).await
+    }
+}
+
+/// Per-request authentication state, resolved on first use.
+#[derive(Clone)]
+pub(super) struct LazyAuth {
+    pub(super) authenticator: Arc<Authenticator>,
+    outcome: OnceCell<Outcome>,
+}
+
+impl LazyAuth {
+    /// The request's outcome, computed the first time it is asked for.
+    pub(super) async fn outcome(&self, req: &Request) -> &Outcome {
+        self.outcome
+            .get_or_init(|| self.authenticator.authenticate(req))
+            .await
+    }
+}

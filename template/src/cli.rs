@@ -1,0 +1,89 @@
+//! The command line: `serve` (the default), `migrate …`, `check-config`.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::{
+    settings::Settings,
+    startup::{Application, connect},
+};
+
+/// Command line of the service. Settings come from `config/` and `APP__…`
+/// variables (see config/default.toml); `APP_ENV` picks the environment.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP until SIGTERM or Ctrl-C.
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        /// Migration action.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load and check the settings, print a summary (no secrets), and exit.
+    CheckConfig,
+}
+
+/// `migrate` actions.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back the last `steps` migrations.
+    Down {
+        /// How many migrations to roll back.
+        #[arg(default_value_t = 1)]
+        steps: u32,
+    },
+    /// Show which migrations are applied.
+    Status,
+    /// Drop every table and apply all migrations again (local and test only).
+    Fresh,
+}
+
+/// Runs `cli` with `settings`.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await.context("server failed")?;
+        }
+        Command::Migrate { action } => {
+            if matches!(action, MigrateAction::Fresh) && !settings.environment.is_development() {
+                bail!(
+                    "`migrate fresh` drops every table; it is refused in environment `{}`",
+                    settings.environment.name()
+                );
+            }
+            let db = connect(&settings.database).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db, None).await,
+                MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await,
+                MigrateAction::Status => Migrator::status(&db).await,
+                MigrateAction::Fresh => Migrator::fresh(&db).await,
+            }
+            .context("migration failed")?;
+        }
+        Command::CheckConfig => {
+            let auth = &settings.auth;
+            println!("environment:   {}", settings.environment.name());
+            println!("listen:        {}:{}", settings.server.host, settings.server.port);
+            println!("login_url:     {}", auth.login_url);
+            println!("own_url:       {}", auth.own_url);
+            println!("cookies:       {} / {}", auth.access_cookie, auth.refresh_cookie);
+            println!("algorithms:    {:?}", auth.algorithms);
+            println!("settings are valid");
+        }
+    }
+    Ok(())
+}

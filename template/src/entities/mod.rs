@@ -1,0 +1,3 @@
+//! SeaORM entities: table definitions only. Behaviour lives in [`crate::models`].
+
+pub mod users;

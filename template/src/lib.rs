@@ -1,0 +1,27 @@
+//! {{project-name}}: {{description}}
+//!
+//! A tour of the modules, in the order a request meets them:
+//!
+//! - [`settings`]: typed, validated configuration (`config/*.toml`, `APP__…`).
+//! - [`startup`]: [`startup::Application`] builds the routes, binds, serves and
+//!   shuts down gracefully; tests build it on port 0.
+//! - [`telemetry`]: logging, a span per request; tokens never logged.
+//! - [`auth`]: who the user is, from the Auth service's JWT cookies (or a bearer
+//!   token); self-contained, it talks to the rest only through its settings and
+//!   the [`auth::UserStore`] trait.
+//! - [`api`]: the OpenAPI operations (`/api/...`, spec at `/openapi.json`,
+//!   Swagger UI at `/docs`); [`pages`]: server-rendered HTML.
+//! - [`entities`]: SeaORM table definitions; [`models`]: queries on them.
+//! - [`error`]: the handlers' error type and its HTTP mapping.
+//! - [`cli`]: `serve`, `migrate`, `check-config`.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod entities;
+pub mod error;
+pub mod models;
+pub mod pages;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+//! Queries and behaviour on top of the [`crate::entities`].
+
+pub mod users;

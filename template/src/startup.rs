@@ -1,0 +1,273 @@
+//! Building and running the application: database, authentication, routes,
+//! listener, graceful shutdown. Tests use the same [`Application::build`] with
+//! port 0 and a fresh database.
+
+use std::{future::Future, io, sync::Arc, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use poem::{
+    EndpointExt, Route, Server, get,
+    endpoint::make_sync,
+    http::header,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    web::Html,
+};
+use poem_openapi::OpenApiService;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use secrecy::ExposeSecret;
+
+use crate::{
+    api,
+    auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, token::KeyError},
+    models::users::DbUserStore,
+    pages,
+    settings::{DatabaseSettings, Settings},
+    telemetry,
+};
+
+/// Why the service could not start. Each message names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database stayed unreachable through all retries.
+    #[error("cannot connect to the database (database.url) after {attempts} attempts: {source}")]
+    Database {
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        source: DbErr,
+    },
+    /// A migration failed.
+    #[error("cannot apply database migrations: {0}")]
+    Migration(#[source] DbErr),
+    /// The configured key cannot be used.
+    #[error("invalid setting `auth`: {0}")]
+    Key(#[from] KeyError),
+    /// The address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// `host:port` from the settings.
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// A built application, bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    acceptor: TcpAcceptor,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+    db: DatabaseConnection,
+    authenticator: Arc<Authenticator>,
+    shutdown_timeout: Duration,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects to the database (with retries), applies migrations when
+    /// configured to, and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = connect(&settings.database).await?;
+        if settings.database.migrate_on_start {
+            Migrator::up(&db, None)
+                .await
+                .map_err(StartupError::Migration)?;
+        }
+        Self::build_with_db(settings, db).await
+    }
+
+    /// Like [`Application::build`] on an existing connection, without migrating.
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+    ) -> Result<Self, StartupError> {
+        let store = Arc::new(DbUserStore::new(db.clone()));
+        let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
+        let endpoint = routes(&settings, &db, &authenticator);
+
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let acceptor = TcpListener::bind(address.clone())
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().map(std::net::SocketAddr::port))
+            .ok_or_else(|| StartupError::Bind {
+                address,
+                source: io::Error::other("no local address"),
+            })?;
+
+        Ok(Self {
+            port,
+            acceptor,
+            endpoint,
+            db,
+            authenticator,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The application's database connection.
+    #[must_use]
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The application's authenticator.
+    #[must_use]
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.authenticator
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
+        tracing::info!(port = self.port, "listening");
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.endpoint, signal, Some(self.shutdown_timeout))
+            .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Every route of the service.
+fn routes(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    authenticator: &Arc<Authenticator>,
+) -> poem::endpoint::BoxEndpoint<'static> {
+    let api = OpenApiService::new(
+        api::all(db, authenticator),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(concat!(
+        env!("CARGO_PKG_DESCRIPTION"),
+        "\n\nAuthentication: the central Auth service's access token, from its cookie \
+         (browsers) or an `Authorization: Bearer` header (API clients)."
+    ))
+    .server("/api");
+
+    // poem-openapi only takes `'static` names, so the cookie's name is filled
+    // in here from the settings, once, in the spec and in Swagger UI's copy.
+    let spec = api.spec();
+    let cookie_name = serde_json::to_string(&settings.auth.access_cookie)
+        .unwrap_or_else(|_| "\"\"".to_owned());
+    let placeholder = format!("\"{ACCESS_COOKIE_NAME_PLACEHOLDER}\"");
+    let swagger_ui = api.swagger_ui_html().replace(&spec, &spec.replace(&placeholder, &cookie_name));
+    let spec = spec.replace(&placeholder, &cookie_name);
+
+    let app = Route::new()
+        .at("/", get(pages::home))
+        .at("/me/", get(pages::me))
+        .nest("/api", api)
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            }),
+        )
+        .at("/docs", make_sync(move |_| Html(swagger_ui.clone())))
+        .with(AuthMiddleware::new(Arc::clone(authenticator)))
+        .with(poem::middleware::SetHeader::new().overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    telemetry::trace_requests(app).boxed()
+}
+
+/// Opens the pool, retrying an unreachable database 1, 2, 4, 8, 8… seconds apart.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, StartupError> {
+    let url = settings.url.expose_secret();
+    create_sqlite_dir(url);
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        // sqlx would log every statement, with its parameters, at info.
+        .sqlx_logging(false);
+
+    let attempts = settings.connect_retries + 1;
+    let mut delay = Duration::from_secs(1);
+    let mut attempt = 1;
+    loop {
+        match Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(source) if attempt >= attempts => {
+                return Err(StartupError::Database { attempts, source });
+            }
+            Err(error) => {
+                tracing::warn!(%error, attempt, "database unreachable; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// SQLite creates the file (`mode=rwc`) but not its folder: create that.
+fn create_sqlite_dir(url: &str) {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return;
+    };
+    let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(dir)
+    {
+        tracing::warn!(%error, dir = %dir.display(), "cannot create the SQLite folder");
+    }
+}
+
+/// Completes on SIGTERM (orchestrators) or Ctrl-C (people).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,210 @@
+//! Spawning the app and minting tokens.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use migration::{Migrator, MigratorTrait};
+use reqwest::{RequestBuilder, Response, header};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use serde_json::{Value, json};
+use {{crate_name}}::{
+    auth::Authenticator,
+    entities::users,
+    settings::{DEVELOPMENT_SECRET, Environment, Settings},
+    startup::{Application, connect},
+    telemetry,
+};
+
+/// Login page and own origin of every test app: SPEC's example.
+pub(crate) const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
+pub(crate) const OWN_URL: &str = "http://svc.localhost:8001";
+pub(crate) const ACCESS_COOKIE: &str = "org.breakthesystem.jwt.access";
+pub(crate) const REFRESH_COOKIE: &str = "org.breakthesystem.jwt.refresh";
+
+/// A running app with its own database.
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) authenticator: Arc<Authenticator>,
+    /// SQL statements the app has sent since start (migrations excluded).
+    pub(crate) statements: Arc<AtomicUsize>,
+    pub(crate) client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// The app with the test settings.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app with extra setting overrides, e.g. `("auth.leeway_secs", "30")`.
+pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let settings = test_settings(overrides).expect("test settings are valid");
+    if std::env::var_os("TEST_LOG").is_some() {
+        telemetry::init(&settings.log);
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut settings = settings;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    settings.database.url = url.into();
+
+    let mut db = connect(&settings.database).await.expect("database");
+    Migrator::up(&db, None).await.expect("migrations");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&statements);
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+
+    let app = Application::build_with_db(settings, db.clone())
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let authenticator = Arc::clone(app.authenticator());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    TestApp {
+        address,
+        db,
+        authenticator,
+        statements,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        _dir: dir,
+    }
+}
+
+/// The `test` environment's settings with the test suite's fixed values.
+pub(crate) fn test_settings(
+    overrides: &[(&str, &str)],
+) -> Result<Settings, {{crate_name}}::settings::SettingsError> {
+    let mut all = vec![
+        ("server.port", "0"),
+        ("auth.login_url", LOGIN_URL),
+        ("auth.own_url", OWN_URL),
+        ("auth.access_cookie", ACCESS_COOKIE),
+        ("auth.refresh_cookie", REFRESH_COOKIE),
+    ];
+    all.extend_from_slice(overrides);
+    Settings::load_with_overrides(&Environment::named("test"), Path::new("config"), &all)
+}
+
+impl TestApp {
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(format!("{}{path}", self.address))
+    }
+
+    pub(crate) fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(format!("{}{path}", self.address))
+    }
+
+    /// `GET /api/me` with the access cookie `token` and a refresh cookie.
+    pub(crate) async fn me_with_cookie(&self, token: &str) -> Response {
+        self.get("/api/me")
+            .header(header::COOKIE, cookie_pair(token))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Every row of `users`.
+    pub(crate) async fn users(&self) -> Vec<users::Model> {
+        users::Entity::find().all(&self.db).await.expect("query")
+    }
+
+    /// SQL statements sent so far.
+    pub(crate) fn statement_count(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+/// A `Cookie` header with `access` and a refresh token.
+pub(crate) fn cookie_pair(access: &str) -> String {
+    format!("{ACCESS_COOKIE}={access}; {REFRESH_COOKIE}={}", refresh_token("alice"))
+}
+
+pub(crate) fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs(),
+    )
+    .expect("time fits")
+}
+
+/// The payload SimpleJWT puts in an access token for `username`, with the
+/// Auth service's custom claims.
+pub(crate) fn access_claims(username: &str) -> Value {
+    let now = now();
+    json!({
+        "token_type": "access",
+        "exp": now + 300,
+        "iat": now,
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "user_id": 42,
+        "user_uuid": username,
+        "user_email": format!("{username}@example.com"),
+        "user_is_staff": false,
+        "user_is_superuser": false,
+        "user_first_name": "Alice",
+        "user_last_name": "Liddell",
+    })
+}
+
+/// A refresh token: same key, `token_type: refresh`, a day long.
+pub(crate) fn refresh_token(username: &str) -> String {
+    let mut claims = access_claims(username);
+    claims["token_type"] = json!("refresh");
+    claims["exp"] = json!(now() + 86_400);
+    sign(&claims)
+}
+
+/// Signs `claims` with HS256 and the development secret, as the Auth service would.
+pub(crate) fn sign(claims: &Value) -> String {
+    sign_with(claims, DEVELOPMENT_SECRET.as_bytes())
+}
+
+/// Signs `claims` with HS256 and `secret`.
+pub(crate) fn sign_with(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret).expect("HMAC key"),
+    )
+    .expect("token encodes")
+}
+
+/// A valid access token for `username`.
+pub(crate) fn access_token(username: &str) -> String {
+    sign(&access_claims(username))
+}
+
+/// `access_claims` with `key` set to `value` (`Value::Null` removes it).
+pub(crate) fn claims_with(username: &str, key: &str, value: Value) -> Value {
+    let mut claims = access_claims(username);
+    match value {
+        Value::Null => {
+            claims.as_object_mut().expect("object").remove(key);
+        }
+        value => claims[key] = value,
+    }
+    claims
+}
+
+/// Asserts `response` is the anonymous answer of an API request.
+pub(crate) async fn assert_anonymous(response: Response) {
+    assert_eq!(response.status(), 401, "expected 401, got {response:?}");
+    assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], "unauthenticated");
+}

@@ -1,0 +1,14 @@
+//! The service's integration tests: one binary, one module per area.
+//!
+//! Each test starts the real application on a random port with a fresh
+//! database and talks to it over HTTP with tokens minted like the Auth
+//! service's. Set `TEST_LOG=1` to see the service's logs.
+
+mod csrf;
+mod health;
+mod helpers;
+mod openapi;
+mod redirect;
+mod settings;
+mod tokens;
+mod users;

@@ -1,0 +1,435 @@
+//! SECURITY-CHECKLIST 1–11, 13, 14: every token and cookie a client can send.
+//! Each bad case must answer 401 (anonymous) and write no row.
+
+use base64::Engine as _;
+use reqwest::header;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ACCESS_COOKIE, REFRESH_COOKIE, access_claims, access_token, assert_anonymous, claims_with,
+    cookie_pair, now, refresh_token, sign, sign_with, spawn_app, spawn_app_with,
+};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Sends `token` as the access cookie (with a refresh cookie) and expects anon.
+async fn assert_token_rejected(token: &str) {
+    let app = spawn_app().await;
+    assert_anonymous(app.me_with_cookie(token).await).await;
+    assert!(app.users().await.is_empty(), "a rejected token wrote a row");
+}
+
+#[tokio::test]
+async fn a_valid_cookie_pair_signs_the_user_in() {
+    let app = spawn_app().await;
+    let response = app.me_with_cookie(&access_token("alice")).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["email"], "alice@example.com");
+    assert_eq!(body["first_name"], "Alice");
+    assert_eq!(body["is_staff"], false);
+}
+
+#[tokio::test]
+async fn a_valid_bearer_token_signs_the_user_in_without_cookies() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .bearer_auth(access_token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+// 1.
+#[tokio::test]
+async fn no_cookies_is_anonymous() {
+    let app = spawn_app().await;
+    assert_anonymous(app.get("/api/me").send().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+}
+
+#[tokio::test]
+async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_required() {
+    let app = spawn_app_with(&[("auth.require_refresh_cookie", "false")]).await;
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn only_the_refresh_cookie_is_anonymous() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, format!("{REFRESH_COOKIE}={}", refresh_token("alice")))
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+}
+
+// 2.
+#[tokio::test]
+async fn malformed_access_cookies_are_anonymous() {
+    let app = spawn_app().await;
+    for token in ["", "abc", "a.b", "a.b.c.d", "!!!.***.###", "e30.e30.", "bm90IGpzb24.bm90IGpzb24.c2ln"] {
+        assert_anonymous(app.me_with_cookie(token).await).await;
+    }
+    assert!(app.users().await.is_empty());
+}
+
+// 3.
+#[tokio::test]
+async fn alg_none_with_an_empty_signature_is_anonymous() {
+    let header = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload = B64.encode(access_claims("mallory").to_string());
+    assert_token_rejected(&format!("{header}.{payload}.")).await;
+}
+
+// 4.
+#[tokio::test]
+async fn a_token_signed_with_an_algorithm_not_configured_is_anonymous() {
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &access_claims("mallory"),
+        &jsonwebtoken::EncodingKey::from_secret(
+            {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
+        ).unwrap(),
+    )
+    .unwrap();
+    assert_token_rejected(&token).await;
+}
+
+#[tokio::test]
+async fn in_public_key_mode_an_hs256_token_signed_with_the_public_key_is_anonymous() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_pem = include_str!("../fixtures/es256-public.pem");
+    let path = dir.path().join("public.pem");
+    std::fs::write(&path, public_pem).unwrap();
+    let app = spawn_app_with(&[
+        ("auth.algorithms", "ES256"),
+        ("auth.public_key_file", path.to_str().unwrap()),
+    ])
+    .await;
+    // The classic key-confusion attack: the public key used as an HMAC secret.
+    let forged = sign_with(&access_claims("mallory"), public_pem.as_bytes());
+    assert_anonymous(app.me_with_cookie(&forged).await).await;
+
+    // …while a token really signed with the private key is accepted.
+    let genuine = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &access_claims("alice"),
+        &jsonwebtoken::EncodingKey::from_ec_pem(include_bytes!("../fixtures/es256-private.pem"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(app.me_with_cookie(&genuine).await.status(), 200);
+    assert_eq!(app.users().await.len(), 1);
+}
+
+// 5.
+#[tokio::test]
+async fn a_payload_changed_after_signing_is_anonymous() {
+    let token = access_token("mallory");
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut claims: Value = serde_json::from_slice(&B64.decode(&parts[1]).unwrap()).unwrap();
+    claims["user_is_superuser"] = json!(true);
+    parts[1] = B64.encode(claims.to_string());
+    assert_token_rejected(&parts.join(".")).await;
+}
+
+// 6.
+#[tokio::test]
+async fn a_token_signed_with_another_key_is_anonymous() {
+    let token = sign_with(&access_claims("mallory"), b"another-secret-that-is-long-enough-too");
+    assert_token_rejected(&token).await;
+}
+
+// 7.
+#[tokio::test]
+async fn an_expired_token_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "exp", json!(now() - 1)))).await;
+}
+
+#[tokio::test]
+async fn an_expired_token_within_the_leeway_is_accepted() {
+    let app = spawn_app_with(&[("auth.leeway_secs", "60")]).await;
+    let token = sign(&claims_with("alice", "exp", json!(now() - 30)));
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_token_expired_beyond_the_leeway_is_anonymous() {
+    let app = spawn_app_with(&[("auth.leeway_secs", "60")]).await;
+    let token = sign(&claims_with("alice", "exp", json!(now() - 120)));
+    assert_anonymous(app.me_with_cookie(&token).await).await;
+}
+
+#[tokio::test]
+async fn a_token_without_exp_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "exp", Value::Null))).await;
+}
+
+#[tokio::test]
+async fn exp_or_nbf_of_the_wrong_json_type_is_anonymous() {
+    let app = spawn_app().await;
+    let far = now() + 300;
+    for (claim, value) in [
+        ("exp", json!(far.to_string())),
+        ("exp", json!({"at": far})),
+        ("nbf", json!("yesterday")),
+        ("nbf", json!([1])),
+    ] {
+        let token = sign(&claims_with("alice", claim, value));
+        assert_anonymous(app.me_with_cookie(&token).await).await;
+    }
+    assert!(app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_token_whose_nbf_is_in_the_future_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "nbf", json!(now() + 600)))).await;
+}
+
+// 8.
+#[tokio::test]
+async fn a_refresh_token_in_the_access_cookie_is_anonymous() {
+    assert_token_rejected(&refresh_token("alice")).await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_as_bearer_is_anonymous() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .bearer_auth(refresh_token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+}
+
+#[tokio::test]
+async fn a_token_without_token_type_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "token_type", Value::Null))).await;
+}
+
+#[tokio::test]
+async fn a_token_without_jti_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "jti", Value::Null))).await;
+}
+
+// 9.
+#[tokio::test]
+async fn with_issuer_and_audience_configured_tokens_must_carry_them() {
+    let app = spawn_app_with(&[
+        ("auth.issuer", "https://auth.example.com"),
+        ("auth.audience", "svc"),
+    ])
+    .await;
+    let mut good = access_claims("alice");
+    good["iss"] = json!("https://auth.example.com");
+    good["aud"] = json!("svc");
+    assert_eq!(app.me_with_cookie(&sign(&good)).await.status(), 200);
+
+    for (claim, value) in [
+        ("iss", json!("https://evil.example.com")),
+        ("iss", Value::Null),
+        ("aud", json!("other-svc")),
+        ("aud", Value::Null),
+    ] {
+        let mut claims = good.clone();
+        claims["user_uuid"] = json!("mallory");
+        match value {
+            Value::Null => {
+                claims.as_object_mut().unwrap().remove(claim);
+            }
+            value => claims[claim] = value,
+        }
+        assert_anonymous(app.me_with_cookie(&sign(&claims)).await).await;
+    }
+    assert_eq!(app.users().await.len(), 1);
+}
+
+// 10.
+#[tokio::test]
+async fn kid_jku_x5u_and_jwk_headers_do_not_choose_the_key() {
+    let app = spawn_app().await;
+    // A token signed with the attacker's key, pointing at the attacker's key.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("../../dev/null".to_owned());
+    header.jku = Some("http://127.0.0.1:9/jwks.json".to_owned());
+    header.x5u = Some("http://127.0.0.1:9/cert.pem".to_owned());
+    let forged = jsonwebtoken::encode(
+        &header,
+        &access_claims("mallory"),
+        &jsonwebtoken::EncodingKey::from_secret(b"attacker-key-attacker-key-attacker-key").unwrap(),
+    )
+    .unwrap();
+    assert_anonymous(app.me_with_cookie(&forged).await).await;
+
+    // The same headers on a token signed with the configured key change nothing.
+    let genuine = jsonwebtoken::encode(
+        &header,
+        &access_claims("alice"),
+        &jsonwebtoken::EncodingKey::from_secret(
+            {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
+        ).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(app.me_with_cookie(&genuine).await.status(), 200);
+}
+
+// 11.
+#[tokio::test]
+async fn claims_of_the_wrong_type_are_anonymous_never_truthy() {
+    let app = spawn_app().await;
+    for (claim, value) in [
+        ("user_is_staff", json!("true")),
+        ("user_is_staff", json!("False")),
+        ("user_is_superuser", json!(1)),
+        ("user_uuid", json!(123)),
+        ("user_email", json!(["a@example.com"])),
+        ("user_first_name", json!({"first": "Alice"})),
+        ("user_last_name", json!(false)),
+    ] {
+        let token = sign(&claims_with("alice", claim, value.clone()));
+        let response = app.me_with_cookie(&token).await;
+        assert_eq!(response.status(), 401, "{claim} = {value} was accepted");
+    }
+    assert!(app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_required_claim_is_anonymous() {
+    let app = spawn_app().await;
+    for claim in ["user_uuid", "user_email", "user_is_staff", "user_is_superuser"] {
+        let token = sign(&claims_with("alice", claim, Value::Null));
+        assert_anonymous(app.me_with_cookie(&token).await).await;
+    }
+    assert!(app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn missing_names_are_empty() {
+    let app = spawn_app().await;
+    let mut claims = access_claims("alice");
+    claims.as_object_mut().unwrap().remove("user_first_name");
+    claims["user_last_name"] = Value::Null;
+    let response = app.me_with_cookie(&sign(&claims)).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["first_name"], "");
+    assert_eq!(body["last_name"], "");
+}
+
+#[tokio::test]
+async fn an_empty_username_is_anonymous() {
+    assert_token_rejected(&sign(&claims_with("alice", "user_uuid", json!("")))).await;
+}
+
+#[tokio::test]
+async fn renamed_claims_are_read_from_their_configured_names() {
+    let app = spawn_app_with(&[("auth.claims.username", "sub_uuid")]).await;
+    let mut claims = access_claims("ignored");
+    claims["sub_uuid"] = json!("alice-renamed");
+    let response = app.me_with_cookie(&sign(&claims)).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "alice-renamed");
+}
+
+// 13.
+#[tokio::test]
+async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
+    let app = spawn_app().await;
+    let huge = format!("{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x", "a".repeat(64 * 1024));
+    let response = app.get("/api/me").header(header::COOKIE, huge).send().await.unwrap();
+    assert!(
+        response.status().is_client_error(),
+        "a 64 kB cookie got {}",
+        response.status()
+    );
+
+    for cookie in [
+        ";;;=;=",
+        "=",
+        "org.breakthesystem.jwt.access",
+        "org.breakthesystem.jwt.access=\"unterminated",
+        "org.breakthesystem.jwt.access==; org.breakthesystem.jwt.refresh==",
+    ] {
+        let response = app.get("/api/me").header(header::COOKIE, cookie).send().await.unwrap();
+        assert_anonymous(response).await;
+    }
+
+    let non_utf8 = header::HeaderValue::from_bytes(b"org.breakthesystem.jwt.access=\xff\xfe; org.breakthesystem.jwt.refresh=\xff").unwrap();
+    let response = app.get("/api/me").header(header::COOKIE, non_utf8).send().await.unwrap();
+    assert_anonymous(response).await;
+
+    let bad_authorization = header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
+    let response = app
+        .get("/api/me")
+        .header(header::AUTHORIZATION, bad_authorization)
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+    assert!(app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_first_of_two_access_cookies_counts() {
+    let app = spawn_app().await;
+    let cookies = format!(
+        "{ACCESS_COOKIE}={}; {ACCESS_COOKIE}=garbage; {REFRESH_COOKIE}=r",
+        access_token("alice")
+    );
+    let response = app.get("/api/me").header(header::COOKIE, cookies).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+// 14.
+#[tokio::test]
+async fn an_inactive_local_user_is_anonymous_even_with_a_valid_token() {
+    let app = spawn_app().await;
+    let token = access_token("alice");
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    let id = app.users().await[0].id;
+    {{crate_name}}::models::users::set_active(&app.db, id, false).await.unwrap();
+    app.authenticator.forget("alice");
+    assert_anonymous(app.me_with_cookie(&token).await).await;
+    assert_eq!(app.users().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_cookie_pair_with_a_bearer_header_uses_the_bearer_token() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, cookie_pair("garbage"))
+        .bearer_auth(access_token("bob"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "bob");
+}

@@ -1,0 +1,217 @@
+//! SECURITY-CHECKLIST 12, 18, 19 and the database goals: one statement on
+//! first sight or a claim change, none in steady state, one row per user.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{access_claims, access_token, claims_with, sign, spawn_app};
+
+#[tokio::test]
+async fn the_first_request_creates_the_user_row_from_the_claims() {
+    let app = spawn_app().await;
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    let users = app.users().await;
+    assert_eq!(users.len(), 1);
+    let user = &users[0];
+    assert_eq!(user.username, "alice");
+    assert_eq!(user.email, "alice@example.com");
+    assert_eq!((user.first_name.as_str(), user.last_name.as_str()), ("Alice", "Liddell"));
+    assert!(!user.is_staff && !user.is_superuser && user.is_active);
+}
+
+#[tokio::test]
+async fn first_sight_costs_one_statement_and_steady_state_none() {
+    let app = spawn_app().await;
+    let token = access_token("alice");
+    let before = app.statement_count();
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    assert_eq!(app.statement_count() - before, 1, "first sight");
+
+    let before = app.statement_count();
+    for _ in 0..20 {
+        assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    }
+    // New tokens with the same claims (new jti, iat, exp) are steady state too.
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(app.statement_count() - before, 0, "steady state");
+}
+
+// 19.
+#[tokio::test]
+async fn changed_claims_update_the_row_in_one_statement_without_a_second_row() {
+    let app = spawn_app().await;
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    let joined = app.users().await[0].date_joined;
+
+    let mut claims = access_claims("alice");
+    claims["user_email"] = json!("alice@wonderland.example");
+    claims["user_is_staff"] = json!(true);
+    claims["user_last_name"] = json!("Pleasance");
+    let before = app.statement_count();
+    let response = app.me_with_cookie(&sign(&claims)).await;
+    assert_eq!(app.statement_count() - before, 1);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["email"], "alice@wonderland.example");
+    assert_eq!(body["is_staff"], true);
+
+    let users = app.users().await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].email, "alice@wonderland.example");
+    assert_eq!(users[0].last_name, "Pleasance");
+    assert!(users[0].is_staff);
+    assert_eq!(users[0].date_joined, joined);
+}
+
+#[tokio::test]
+async fn unchanged_claims_write_nothing_even_with_a_cold_cache() {
+    let app = spawn_app().await;
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    let updated = app.users().await[0].updated_at;
+    app.authenticator.forget("alice");
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(app.users().await[0].updated_at, updated, "the row was rewritten");
+}
+
+// 18.
+#[tokio::test]
+async fn fifty_concurrent_first_requests_for_one_user_all_succeed_with_one_row() {
+    let app = spawn_app().await;
+    let requests = (0..50).map(|_| {
+        let token = access_token("alice");
+        let app = &app;
+        async move { app.me_with_cookie(&token).await.status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.users().await.len(), 1);
+}
+
+// 12.
+#[tokio::test]
+async fn claims_longer_than_the_columns_are_anonymous_not_a_database_error() {
+    let app = spawn_app().await;
+    for (claim, value) in [
+        ("user_first_name", "x".repeat(10_000)),
+        ("user_last_name", "x".repeat(151)),
+        ("user_email", format!("{}@example.com", "x".repeat(250))),
+        ("user_uuid", "u".repeat(151)),
+        ("user_first_name", "nul\0byte".to_owned()),
+    ] {
+        let response = app.me_with_cookie(&sign(&claims_with("alice", claim, json!(value)))).await;
+        assert_eq!(response.status(), 401, "{claim} of {} chars", value.len());
+    }
+    assert!(app.users().await.is_empty());
+
+    // The limits themselves are accepted, in characters, not bytes.
+    let mut claims = access_claims(&"ü".repeat(150));
+    claims["user_first_name"] = json!("é".repeat(150));
+    assert_eq!(app.me_with_cookie(&sign(&claims)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_username_that_is_not_a_uuid_is_accepted() {
+    let app = spawn_app().await;
+    let response = app.me_with_cookie(&access_token("alice.liddell@legacy")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.users().await[0].username, "alice.liddell@legacy");
+}
+
+#[tokio::test]
+async fn staff_list_users_page_by_page() {
+    let app = spawn_app().await;
+    for name in ["u1", "u2", "u3"] {
+        assert_eq!(app.me_with_cookie(&access_token(name)).await.status(), 200);
+    }
+    let staff = sign(&claims_with("boss", "user_is_staff", json!(true)));
+    let response = app
+        .get("/api/users?page=2&per_page=2")
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["total"], 4);
+    assert_eq!(body["page"], 2);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["username"], "u3");
+    assert!(items[0]["date_joined"].is_string());
+}
+
+#[tokio::test]
+async fn a_non_staff_user_gets_403_on_the_users_list() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/users")
+        .bearer_auth(access_token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn an_invalid_page_size_is_a_400_not_a_500() {
+    let app = spawn_app().await;
+    let staff = sign(&claims_with("boss", "user_is_staff", json!(true)));
+    for query in ["per_page=0", "per_page=101", "page=0", "page=abc"] {
+        let response = app
+            .get(&format!("/api/users?{query}"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn staff_deactivation_locks_the_user_out_at_once() {
+    let app = spawn_app().await;
+    let alice = access_token("alice");
+    let me: Value = app.me_with_cookie(&alice).await.json().await.unwrap();
+    let staff = sign(&claims_with("boss", "user_is_staff", json!(true)));
+
+    let response = app
+        .post(&format!("/api/users/{}/deactivate", me["id"]))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.me_with_cookie(&alice).await.status(), 401);
+
+    let response = app
+        .post(&format!("/api/users/{}/activate", me["id"]))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.me_with_cookie(&alice).await.status(), 200);
+
+    let response = app
+        .post("/api/users/999999/deactivate")
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+// 20 (the SQLite part: the pool is gone; PostgreSQL variants stop the server).
+#[tokio::test]
+async fn with_the_database_down_protected_routes_answer_503_and_public_ones_still_work() {
+    let app = spawn_app().await;
+    app.db.close_by_ref().await.unwrap();
+
+    let response = app.me_with_cookie(&access_token("alice")).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(app.get("/api/health/live").send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/api/health/ready").send().await.unwrap().status(), 503);
+    // Anonymous requests still get their 401: no database is needed to say no.
+    assert_eq!(app.get("/api/me").send().await.unwrap().status(), 401);
+}
