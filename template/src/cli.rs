@@ -5,6 +5,10 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
 use crate::{
+    auth::{
+        UserClaims,
+        mint::{Lifetimes, mint_pair},
+    },
     settings::Settings,
     startup::{Application, connect},
 };
@@ -32,6 +36,32 @@ pub enum Command {
     },
     /// Load and check the settings, print a summary (no secrets), and exit.
     CheckConfig,
+    /// Mint a token pair with the development secret, as the Auth service would
+    /// (local and test environments only).
+    MintToken(MintArgs),
+}
+
+/// Claims of the minted tokens.
+#[derive(Debug, clap::Args)]
+pub struct MintArgs {
+    /// The `user_uuid` claim (stored as the local username).
+    #[arg(long, default_value = "dev-user")]
+    pub username: String,
+    /// E-mail address.
+    #[arg(long, default_value = "dev-user@example.com")]
+    pub email: String,
+    /// First name.
+    #[arg(long, default_value = "")]
+    pub first_name: String,
+    /// Last name.
+    #[arg(long, default_value = "")]
+    pub last_name: String,
+    /// Set the staff flag.
+    #[arg(long)]
+    pub staff: bool,
+    /// Set the superuser flag.
+    #[arg(long)]
+    pub superuser: bool,
 }
 
 /// `migrate` actions.
@@ -74,6 +104,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             .context("migration failed")?;
         }
+        Command::MintToken(args) => mint_token(&settings, args)?,
         Command::CheckConfig => {
             let auth = &settings.auth;
             println!("environment:   {}", settings.environment.name());
@@ -85,5 +116,35 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("settings are valid");
         }
     }
+    Ok(())
+}
+
+/// Prints a token pair as a `Cookie:` header and as a bearer header.
+fn mint_token(settings: &Settings, args: MintArgs) -> anyhow::Result<()> {
+    if !settings.environment.is_development() {
+        bail!(
+            "`mint-token` signs with the development secret; it is refused in environment `{}`",
+            settings.environment.name()
+        );
+    }
+    let claims = UserClaims {
+        username: args.username,
+        email: args.email,
+        first_name: args.first_name,
+        last_name: args.last_name,
+        is_staff: args.staff,
+        is_superuser: args.superuser,
+    };
+    let lifetimes = Lifetimes {
+        access: std::time::Duration::from_secs(settings.dev_login.access_token_lifetime_secs),
+        refresh: std::time::Duration::from_secs(settings.dev_login.refresh_token_lifetime_secs),
+    };
+    let tokens = mint_pair(&settings.auth, &claims, lifetimes)?;
+    let auth = &settings.auth;
+    println!(
+        "Cookie: {}={}; {}={}",
+        auth.access_cookie, tokens.access, auth.refresh_cookie, tokens.refresh
+    );
+    println!("Authorization: Bearer {}", tokens.access);
     Ok(())
 }

@@ -13,11 +13,13 @@
 //!   Swagger UI at `/docs`); [`pages`]: server-rendered HTML.
 //! - [`entities`]: SeaORM table definitions; [`models`]: queries on them.
 //! - [`error`]: the handlers' error type and its HTTP mapping.
-//! - [`cli`]: `serve`, `migrate`, `check-config`.
+//! - [`dev_login`]: a development-only sign-in page standing in for the Auth service.
+//! - [`cli`]: `serve`, `migrate`, `mint-token`, `check-config`.
 
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod dev_login;
 pub mod entities;
 pub mod error;
 pub mod models;

@@ -84,8 +84,22 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Authentication: cookies, keys, claims, redirects, CSRF.
     pub auth: AuthSettings,
+    /// Development login page.
+    pub dev_login: DevLoginSettings,
     /// Logging.
     pub log: LogSettings,
+}
+
+/// `[dev_login]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevLoginSettings {
+    /// Serve `/dev/login/` (refused outside `local` and `test`).
+    pub enabled: bool,
+    /// Lifetime of minted access tokens, in seconds (SimpleJWT: 300).
+    pub access_token_lifetime_secs: u64,
+    /// Lifetime of minted refresh tokens, in seconds (SimpleJWT: 86400).
+    pub refresh_token_lifetime_secs: u64,
 }
 
 /// `[server]`.
@@ -143,6 +157,7 @@ struct RawSettings {
     database: DatabaseSettings,
     auth: RawAuth,
     csrf: RawCsrf,
+    dev_login: DevLoginSettings,
     log: LogSettings,
 }
 
@@ -272,11 +287,29 @@ impl RawSettings {
             return Err(SettingsError::new("database.url", "is empty"));
         }
         let auth = self.auth.validate(&environment, &self.csrf)?;
+        if self.dev_login.enabled {
+            if !environment.is_development() {
+                return Err(SettingsError::new(
+                    "dev_login.enabled",
+                    format!(
+                        "is refused in environment `{}`: the development login lets anyone sign in as anyone",
+                        environment.name()
+                    ),
+                ));
+            }
+            if !matches!(auth.key, KeySource::Secret(_)) {
+                return Err(SettingsError::new(
+                    "dev_login.enabled",
+                    "needs an HS* `auth.secret` to sign tokens with",
+                ));
+            }
+        }
         Ok(Settings {
             environment,
             server: self.server,
             database: self.database,
             auth,
+            dev_login: self.dev_login,
             log: self.log,
         })
     }

@@ -18,6 +18,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api,
+    dev_login::DevLogin,
     auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, token::KeyError},
     models::users::DbUserStore,
     pages,
@@ -180,7 +181,7 @@ fn routes(
     let swagger_ui = api.swagger_ui_html().replace(&spec, &spec.replace(&placeholder, &cookie_name));
     let spec = spec.replace(&placeholder, &cookie_name);
 
-    let app = Route::new()
+    let mut app = Route::new()
         .at("/", get(pages::home))
         .at("/me/", get(pages::me))
         .nest("/api", api)
@@ -192,7 +193,16 @@ fn routes(
                     .body(spec.clone())
             }),
         )
-        .at("/docs", make_sync(move |_| Html(swagger_ui.clone())))
+        .at("/docs", make_sync(move |_| Html(swagger_ui.clone())));
+    if settings.dev_login.enabled {
+        let dev = DevLogin::new(
+            settings.auth.clone(),
+            Duration::from_secs(settings.dev_login.access_token_lifetime_secs),
+            Duration::from_secs(settings.dev_login.refresh_token_lifetime_secs),
+        );
+        app = app.nest("/dev", dev.routes());
+    }
+    let app = app
         .with(AuthMiddleware::new(Arc::clone(authenticator)))
         .with(poem::middleware::SetHeader::new().overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     telemetry::trace_requests(app).boxed()

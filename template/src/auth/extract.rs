@@ -200,7 +200,9 @@ fn register_schemes(registry: &mut Registry) {
             description: Some(
                 "The access token the central Auth service sets as a cookie on the shared parent \
                  domain when you sign in (its refresh cookie must be present too). Browsers send \
-                 it by themselves: sign in, then use \"Try it out\" on this page.",
+                 it by themselves: sign in first (on a developer's machine, at this service's \
+                 development login, /dev/login/), then use \"Try it out\" on this page; the \
+                 Authorize button is not needed for cookies.",
             ),
             name: Some(ACCESS_COOKIE_NAME_PLACEHOLDER),
             key_in: Some("cookie"),
@@ -215,8 +217,9 @@ fn register_schemes(registry: &mut Registry) {
         MetaSecurityScheme {
             ty: "http",
             description: Some(
-                "A SimpleJWT access token from the Auth service's token endpoint, sent as \
-                 `Authorization: Bearer <token>`. Not subject to CSRF checks.",
+                "A SimpleJWT access token from the Auth service's token endpoint (on a developer's \
+                 machine: `cargo run -- mint-token`), sent as `Authorization: Bearer <token>`. \
+                 Paste it in Authorize. Not subject to CSRF checks.",
             ),
             name: None,
             key_in: None,

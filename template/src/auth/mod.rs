@@ -32,6 +32,7 @@ mod authenticator;
 mod csrf;
 mod extract;
 mod middleware;
+pub mod mint;
 mod redirect;
 mod store;
 pub mod token;

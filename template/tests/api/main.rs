@@ -4,7 +4,9 @@
 //! database and talks to it over HTTP with tokens minted like the Auth
 //! service's. Set `TEST_LOG=1` to see the service's logs.
 
+mod cli;
 mod csrf;
+mod dev_login;
 mod health;
 mod helpers;
 mod openapi;

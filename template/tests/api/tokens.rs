@@ -127,6 +127,8 @@ async fn in_public_key_mode_an_hs256_token_signed_with_the_public_key_is_anonymo
     let app = spawn_app_with(&[
         ("auth.algorithms", "ES256"),
         ("auth.public_key_file", path.to_str().unwrap()),
+        // The development login signs with a secret, which this mode lacks.
+        ("dev_login.enabled", "false"),
     ])
     .await;
     // The classic key-confusion attack: the public key used as an HMAC secret.

@@ -1,0 +1,112 @@
+//! The binary: clear start-up errors and the `mint-token` command.
+
+use std::process::Command;
+
+use crate::helpers::spawn_app;
+
+/// The service's binary, run in the package folder (where `config/` is).
+fn service() -> Command {
+    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("APP_") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+#[test]
+fn a_bad_setting_stops_the_service_with_one_line_naming_the_key() {
+    let output = service()
+        .env("APP_ENV", "test")
+        .env("APP__AUTH__OWN_URL", "svc.localhost:8001")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: invalid setting `auth.own_url`:"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn production_refuses_the_development_secret_and_the_development_login() {
+    let output = service()
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__SECRET", my_secret())
+        .env("APP__DEV_LOGIN__ENABLED", "true")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("`dev_login.enabled`"), "{stderr}");
+
+    let output = service()
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__SECRET", {{crate_name}}::settings::DEVELOPMENT_SECRET)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("is the development secret"));
+}
+
+#[test]
+fn check_config_accepts_production_with_a_real_secret_and_prints_no_secret() {
+    let output = service()
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__SECRET", my_secret())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("settings are valid"));
+    assert!(!stdout.contains(&my_secret()));
+}
+
+#[tokio::test]
+async fn mint_token_prints_a_cookie_header_and_a_bearer_token_the_service_accepts() {
+    let output = service()
+        .env("APP_ENV", "test")
+        .args(["mint-token", "--username", "cli-user", "--email", "cli@example.com", "--staff"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let cookie = stdout.lines().find_map(|l| l.strip_prefix("Cookie: ")).unwrap().to_owned();
+    let bearer = stdout.lines().find_map(|l| l.strip_prefix("Authorization: Bearer ")).unwrap().to_owned();
+
+    let app = spawn_app().await;
+    let me: serde_json::Value = app
+        .get("/api/me")
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "cli-user");
+    assert_eq!(me["is_staff"], true);
+    let response = app.get("/api/users").bearer_auth(bearer).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn mint_token_is_refused_in_production() {
+    let output = service()
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__SECRET", my_secret())
+        .arg("mint-token")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("refused in environment `production`"));
+}
+
+fn my_secret() -> String {
+    "a-production-secret-that-is-long-enough-0123456789".to_owned()
+}

@@ -1,0 +1,393 @@
+//! Interop with the real Auth service's tokens: the real
+//! `djangorestframework-simplejwt` (in a Python venv) mints them, and a
+//! generated service, running as its own process in production mode, accepts
+//! and rejects them as SPEC.md says.
+//!
+//! Needs the venv: run `scripts/ensure-python-venv` first (or point
+//! `SIMPLEJWT_PYTHON` at a python with `tests/interop/requirements.txt`).
+
+use std::{
+    fs::File,
+    io::Read,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use template_tests::{cargo, generate, repo_root, shared_target_dir};
+
+const NAME: &str = "interop-svc";
+const OWN_URL: &str = "http://svc.localhost:8001";
+const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
+const ACCESS_COOKIE: &str = "org.breakthesystem.jwt.access";
+const REFRESH_COOKIE: &str = "org.breakthesystem.jwt.refresh";
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+#[test]
+fn simplejwt_tokens_are_accepted_and_rejected_as_spec_says() {
+    let python = venv_python();
+    let project = generate(NAME, &[("own_url", OWN_URL), ("login_url", LOGIN_URL)]);
+    cargo(&project, ["build"]);
+
+    let secret = random_secret();
+    let tokens = run_json(
+        Command::new(&python)
+            .arg(repo_root().join("tests/interop/mint_tokens.py"))
+            .env("SIMPLEJWT_SIGNING_KEY", &secret),
+    );
+
+    let scratch = tempfile::tempdir().expect("create a temporary folder");
+    let db = scratch.path().join("interop.db");
+    let mut service = Service::start(&project, &secret, &db, &scratch.path().join("service.log"));
+    let client = Client::new(service.port);
+
+    valid_tokens_are_accepted(&client, &tokens);
+    bad_tokens_are_rejected(&client, &tokens);
+
+    // A browser without cookies goes to the Auth service and comes back here.
+    let page = client.get("/me/", &[("Accept", "text/html".to_owned())]);
+    assert_eq!(page.status, 302, "anonymous browser: {page:?}");
+    assert_eq!(
+        page.location.as_deref(),
+        Some("http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/me/"),
+    );
+
+    // One local row, a copy of the claims; the rejected tokens created none.
+    let users = run_json(
+        Command::new(&python)
+            .arg(repo_root().join("tests/interop/dump_users.py"))
+            .arg(&db),
+    );
+    let claims = &tokens["claims"];
+    let flag = |claim: &str| json!(i64::from(claims[claim].as_bool().expect("a bool claim")));
+    assert_eq!(
+        users,
+        json!([{
+            "username": claims["user_uuid"],
+            "email": claims["user_email"],
+            "first_name": claims["user_first_name"],
+            "last_name": claims["user_last_name"],
+            "is_staff": flag("user_is_staff"),
+            "is_superuser": flag("user_is_superuser"),
+            "is_active": 1,
+        }]),
+    );
+
+    // Tokens are credentials: the service's output must never contain one.
+    let log = service.stop();
+    assert!(!log.trim().is_empty(), "the service logged nothing");
+    for token in all_tokens(&tokens) {
+        assert!(!log.contains(token), "the service logged a token:\n{log}");
+    }
+}
+
+/// The Auth service's cookie pair (as a browser on the shared domain sends
+/// it) and its access token as a bearer token (the native API mode) are the
+/// same user, a copy of the claims.
+fn valid_tokens_are_accepted(client: &Client, tokens: &Value) {
+    let claims = &tokens["claims"];
+    let by_cookie = client.get("/api/me", &[accept_json(), cookie_header(&tokens["valid"])]);
+    assert_eq!(by_cookie.status, 200, "valid cookie pair: {by_cookie:?}");
+    let me: Value = serde_json::from_str(&by_cookie.body).expect("/api/me answers JSON");
+    for (field, claim) in [
+        ("username", "user_uuid"),
+        ("email", "user_email"),
+        ("first_name", "user_first_name"),
+        ("last_name", "user_last_name"),
+        ("is_staff", "user_is_staff"),
+        ("is_superuser", "user_is_superuser"),
+    ] {
+        assert_eq!(
+            me[field], claims[claim],
+            "/api/me `{field}` vs claim `{claim}`: {me}"
+        );
+    }
+    assert_eq!(me["is_active"], true, "{me}");
+
+    let by_bearer = client.get(
+        "/api/me",
+        &[accept_json(), bearer_header(&tokens["valid"]["access"])],
+    );
+    assert_eq!(by_bearer.status, 200, "valid bearer token: {by_bearer:?}");
+    let me_again: Value = serde_json::from_str(&by_bearer.body).expect("/api/me answers JSON");
+    assert_eq!(me_again, me, "bearer and cookie are the same local user");
+}
+
+/// Every token `SimpleJWT` refuses, and one it accepts that lacks a required
+/// claim: anonymous (401 JSON with `WWW-Authenticate`), by cookie and bearer.
+fn bad_tokens_are_rejected(client: &Client, tokens: &Value) {
+    let valid_refresh = &tokens["valid"]["refresh"];
+    let cases = [
+        (
+            "expired access token",
+            &tokens["expired_access"],
+            valid_refresh,
+        ),
+        (
+            "refresh token as access token",
+            &tokens["refresh_as_access"],
+            valid_refresh,
+        ),
+        (
+            "signed with another key",
+            &tokens["other_key"]["access"],
+            &tokens["other_key"]["refresh"],
+        ),
+        (
+            "no user_uuid claim",
+            &tokens["no_uuid"]["access"],
+            &tokens["no_uuid"]["refresh"],
+        ),
+    ];
+    for (case, access, refresh) in cases {
+        let pair = json!({ "access": access, "refresh": refresh });
+        for (mode, credentials) in [
+            ("cookie", cookie_header(&pair)),
+            ("bearer", bearer_header(access)),
+        ] {
+            let reply = client.get("/api/me", &[accept_json(), credentials]);
+            assert_eq!(reply.status, 401, "{case} ({mode}): {reply:?}");
+            let error: Value = serde_json::from_str(&reply.body).expect("401 answers JSON");
+            assert_eq!(
+                error["error"], "unauthenticated",
+                "{case} ({mode}): {reply:?}"
+            );
+            assert!(
+                reply.www_authenticate.is_some(),
+                "{case} ({mode}): no WWW-Authenticate"
+            );
+        }
+    }
+}
+
+/// The venv's python, from `SIMPLEJWT_PYTHON` or `<repo>/target/venv`.
+fn venv_python() -> PathBuf {
+    let python = std::env::var_os("SIMPLEJWT_PYTHON")
+        .map_or_else(|| repo_root().join("target/venv/bin/python"), PathBuf::from);
+    assert!(
+        python.exists(),
+        "no python at {}: run scripts/ensure-python-venv first",
+        python.display()
+    );
+    python
+}
+
+/// 50 random alphanumeric characters: the Auth service's signing key.
+fn random_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0_u8; 50];
+    File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// Runs `command` and parses its standard output as JSON.
+fn run_json(command: &mut Command) -> Value {
+    let output = command.output().expect("run python");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+}
+
+/// Every token string in the minter's output.
+fn all_tokens(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(token) if token.starts_with("eyJ") => vec![token.as_str()],
+        Value::Object(map) => map.values().flat_map(all_tokens).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn accept_json() -> (&'static str, String) {
+    ("Accept", "application/json".to_owned())
+}
+
+fn cookie_header(pair: &Value) -> (&'static str, String) {
+    let (access, refresh) = (text(&pair["access"]), text(&pair["refresh"]));
+    (
+        "Cookie",
+        format!("{ACCESS_COOKIE}={access}; {REFRESH_COOKIE}={refresh}"),
+    )
+}
+
+fn bearer_header(access: &Value) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {}", text(access)))
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().expect("a token string")
+}
+
+/// The generated service, running as a child process; killed on drop, so a
+/// failing assertion does not leave it behind.
+struct Service {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts the built binary in production mode and waits until it is ready.
+    fn start(project: &Path, secret: &str, db: &Path, log: &Path) -> Self {
+        let port = free_port();
+        let output = File::create(log).expect("create the service log");
+        let mut command = Command::new(shared_target_dir().join("debug").join(NAME));
+        // Only the settings below: none inherited from the developer's shell.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("APP_") {
+                command.env_remove(key);
+            }
+        }
+        let child = command
+            .arg("serve")
+            .current_dir(project)
+            .env("APP_ENV", "production")
+            .env("APP__AUTH__SECRET", secret)
+            .env(
+                "APP__DATABASE__URL",
+                format!("sqlite://{}?mode=rwc", db.display()),
+            )
+            .env("APP__SERVER__HOST", "127.0.0.1")
+            .env("APP__SERVER__PORT", port.to_string())
+            .env("APP__AUTH__OWN_URL", OWN_URL)
+            .env("APP__AUTH__LOGIN_URL", LOGIN_URL)
+            // The service's own debug lines too: a token must not show up in any.
+            .env("RUST_LOG", "info,interop_svc=debug")
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("share the log file"))
+            .stderr(output)
+            .spawn()
+            .expect("start the service");
+        let mut service = Self {
+            child,
+            port,
+            log: log.to_path_buf(),
+        };
+        service.wait_until_ready();
+        service
+    }
+
+    fn wait_until_ready(&mut self) {
+        let client = Client::new(self.port);
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the service") {
+                panic!(
+                    "the service exited with {status} before it was ready:\n{}",
+                    self.output()
+                );
+            }
+            if client
+                .try_get("/api/health/ready")
+                .is_some_and(|reply| reply.status == 200)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service was not ready within {READY_WITHIN:?}:\n{}",
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the service and returns everything it wrote.
+    fn stop(&mut self) -> String {
+        // Killing an exited child is harmless; waiting reaps it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output()
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let output = self.stop();
+        if thread::panicking() {
+            eprintln!("--- {NAME} output ---\n{output}");
+        }
+    }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// What a test needs of a response.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    www_authenticate: Option<String>,
+    body: String,
+}
+
+/// HTTP to the service: no redirects followed, 4xx/5xx are answers, not errors.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Client {
+    fn new(port: u16) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Self {
+            agent,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, String)]) -> Reply {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request.call().unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().expect("an ASCII header").to_owned())
+        };
+        let (location, www_authenticate) = (header("location"), header("www-authenticate"));
+        Reply {
+            status: response.status().as_u16(),
+            location,
+            www_authenticate,
+            body: response.body_mut().read_to_string().expect("read the body"),
+        }
+    }
+
+    /// `get` without headers, `None` while the service does not answer yet.
+    fn try_get(&self, path: &str) -> Option<Reply> {
+        let response = self.agent.get(format!("{}{path}", self.base)).call().ok()?;
+        Some(Reply {
+            status: response.status().as_u16(),
+            location: None,
+            www_authenticate: None,
+            body: String::new(),
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The pre hook: every placeholder can be given with `--define`, derived values
+//! come out right, and a bad value stops generation with a message naming it.
+
+use template_tests::try_generate;
+
+fn read(project: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(project.join(file)).expect("generated file")
+}
+
+#[test]
+fn every_placeholder_can_be_defined_on_the_command_line() {
+    let (output, project) = try_generate(
+        "defined-svc",
+        &[
+            ("description", "Orders of the shop"),
+            ("port", "9123"),
+            ("login_url", "https://auth.example.com/login/?client=orders"),
+            ("own_url", "https://orders.example.com/"),
+            ("access_cookie", "team.jwt.access"),
+            ("refresh_cookie", "team.jwt.refresh"),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let config = read(&project, "config/default.toml");
+    assert!(config.contains("port = 9123"));
+    assert!(config.contains(r#"login_url = "https://auth.example.com/login/?client=orders""#));
+    // The trailing slash is dropped: own_url is an origin.
+    assert!(config.contains(r#"own_url = "https://orders.example.com""#));
+    assert!(config.contains(r#"access_cookie = "team.jwt.access""#));
+    assert!(config.contains(r#"refresh_cookie = "team.jwt.refresh""#));
+    assert!(config.contains(r#"url = "sqlite://data/defined-svc.db?mode=rwc""#));
+    assert!(read(&project, "Cargo.toml").contains(r#"description = "Orders of the shop""#));
+}
+
+#[test]
+fn own_url_defaults_to_localhost_on_the_port() {
+    let (output, project) = try_generate("port-svc", &[("port", "8181")]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(read(&project, "config/default.toml").contains(r#"own_url = "http://localhost:8181""#));
+}
+
+#[test]
+fn bad_values_stop_generation_with_a_message_naming_them() {
+    for (key, value, expected) in [
+        (
+            "login_url",
+            "auth.example.com/login/",
+            "not an absolute http:// or https:// URL",
+        ),
+        (
+            "login_url",
+            "ftp://auth.example.com/",
+            "not an absolute http:// or https:// URL",
+        ),
+        (
+            "own_url",
+            "http://svc.example.com/app",
+            "must be an origin only",
+        ),
+        (
+            "own_url",
+            "http://user@svc.example.com",
+            "must not contain user information",
+        ),
+        (
+            "own_url",
+            "http://svc.example.com:99999",
+            "has an invalid port",
+        ),
+        ("own_url", "https://", "has no host"),
+        ("port", "0", "is not a TCP port"),
+        ("port", "70000", "is not a TCP port"),
+        ("access_cookie", "bad;name", "is not a legal cookie name"),
+        ("access_cookie", "with space", "is not a legal cookie name"),
+        (
+            "refresh_cookie",
+            "org.breakthesystem.jwt.access",
+            "must differ from access_cookie",
+        ),
+    ] {
+        let name = "bad-svc";
+        let (output, project) = try_generate(name, &[(key, value)]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let all = format!("{stdout}{stderr}");
+        assert!(!output.status.success(), "{key}={value} was accepted");
+        assert!(
+            all.contains(&format!("placeholder '{key}'"))
+                && all.contains(value)
+                && all.contains(expected),
+            "{key}={value}: message does not name it:\n{all}"
+        );
+        // cargo-generate leaves an empty folder behind when a hook aborts.
+        if project.exists() {
+            assert_eq!(
+                std::fs::read_dir(&project).unwrap().count(),
+                0,
+                "files were generated"
+            );
+            std::fs::remove_dir(&project).unwrap();
+        }
+    }
+}
