@@ -1,5 +1,5 @@
 //! Helpers for the template's tests: generate a service with cargo-generate,
-//! run cargo in it, look for leftover Liquid.
+//! run cargo in it, look for leftover Liquid, run its binary as a child process.
 //!
 //! Generated services live in one stable folder outside the repository
 //! (`$TMPDIR/auth-svc-template-tests/<name>`), and all of them share one
@@ -8,8 +8,13 @@
 
 use std::{
     ffi::OsStr,
+    fs::File,
+    io::{Read as _, Write as _},
+    net::{SocketAddr, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Child, Command, Output, Stdio},
+    thread,
+    time::{Duration, Instant},
 };
 
 /// The template repository's root.
@@ -139,4 +144,157 @@ pub fn leftover_liquid(dir: &Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// A port nothing listens on right now.
+#[must_use]
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// The status of `GET path` on `127.0.0.1:port`, or `None` while nothing
+/// answers. Plain HTTP/1.0 over a socket: enough for a readiness probe.
+#[must_use]
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    let timeout = Duration::from_secs(2);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0_u8; 32];
+    let mut read = 0;
+    while read < head.len() {
+        match stream.read(&mut head[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    // "HTTP/1.1 200 OK"
+    std::str::from_utf8(&head[..read])
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// How long a generated service gets to answer its readiness probe.
+pub const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// A generated service's binary running `serve` as a child process, its
+/// output in a log file. Killed on drop, so a failing assertion does not
+/// leave it behind; when the test is panicking, its output is printed.
+#[derive(Debug)]
+pub struct Service {
+    name: String,
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts `<shared target>/debug/<name> serve` in `project` (its working
+    /// folder, where `config/` is), listening on `127.0.0.1:port`, and waits
+    /// until `/api/health/ready` answers 200. The settings are `env` only:
+    /// no `APP_*` variable is inherited from the developer's shell.
+    #[must_use]
+    pub fn start(
+        project: &Path,
+        name: &str,
+        port: u16,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Self {
+        let output = File::create(log).expect("create the service log");
+        let mut command = Command::new(shared_target_dir().join("debug").join(name));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("APP_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .arg("serve")
+            .current_dir(project)
+            .env("APP__SERVER__HOST", "127.0.0.1")
+            .env("APP__SERVER__PORT", port.to_string())
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("share the log file"))
+            .stderr(output);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} (was it built?): {e}"));
+        let mut service = Self {
+            name: name.to_owned(),
+            child,
+            port,
+            log: log.to_path_buf(),
+        };
+        service.wait_until_ready();
+        service
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the service") {
+                panic!(
+                    "{} exited with {status} before it was ready:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            if http_status(self.port, "/api/health/ready") == Some(200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} was not ready within {READY_WITHIN:?}:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the service and returns everything it wrote.
+    pub fn stop(&mut self) -> String {
+        // Killing an exited child is harmless; waiting reaps it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output()
+    }
+
+    /// Everything it wrote so far.
+    #[must_use]
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let output = self.stop();
+        if thread::panicking() {
+            eprintln!("--- {} output ---\n{output}", self.name);
+        }
+    }
 }

@@ -6,25 +6,16 @@
 //! Needs the venv: run `scripts/ensure-python-venv` first (or point
 //! `SIMPLEJWT_PYTHON` at a python with `tests/interop/requirements.txt`).
 
-use std::{
-    fs::File,
-    io::Read,
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    thread,
-    time::{Duration, Instant},
-};
+use std::{fs::File, io::Read, path::PathBuf, process::Command, time::Duration};
 
 use serde_json::{Value, json};
-use template_tests::{cargo, generate, repo_root, shared_target_dir};
+use template_tests::{Service, cargo, free_port, generate, repo_root};
 
 const NAME: &str = "interop-svc";
 const OWN_URL: &str = "http://svc.localhost:8001";
 const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
 const ACCESS_COOKIE: &str = "org.breakthesystem.jwt.access";
 const REFRESH_COOKIE: &str = "org.breakthesystem.jwt.refresh";
-const READY_WITHIN: Duration = Duration::from_secs(30);
 
 #[test]
 fn simplejwt_tokens_are_accepted_and_rejected_as_spec_says() {
@@ -41,8 +32,25 @@ fn simplejwt_tokens_are_accepted_and_rejected_as_spec_says() {
 
     let scratch = tempfile::tempdir().expect("create a temporary folder");
     let db = scratch.path().join("interop.db");
-    let mut service = Service::start(&project, &secret, &db, &scratch.path().join("service.log"));
-    let client = Client::new(service.port);
+    let mut service = Service::start(
+        &project,
+        NAME,
+        free_port(),
+        &[
+            ("APP_ENV", "production".to_owned()),
+            ("APP__AUTH__SECRET", secret.clone()),
+            (
+                "APP__DATABASE__URL",
+                format!("sqlite://{}?mode=rwc", db.display()),
+            ),
+            ("APP__AUTH__OWN_URL", OWN_URL.to_owned()),
+            ("APP__AUTH__LOGIN_URL", LOGIN_URL.to_owned()),
+            // The service's own debug lines too: a token must not show up in any.
+            ("RUST_LOG", "info,interop_svc=debug".to_owned()),
+        ],
+        &scratch.path().join("service.log"),
+    );
+    let client = Client::new(service.port());
 
     valid_tokens_are_accepted(&client, &tokens);
     bad_tokens_are_rejected(&client, &tokens);
@@ -228,108 +236,6 @@ fn text(value: &Value) -> &str {
     value.as_str().expect("a token string")
 }
 
-/// The generated service, running as a child process; killed on drop, so a
-/// failing assertion does not leave it behind.
-struct Service {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Service {
-    /// Starts the built binary in production mode and waits until it is ready.
-    fn start(project: &Path, secret: &str, db: &Path, log: &Path) -> Self {
-        let port = free_port();
-        let output = File::create(log).expect("create the service log");
-        let mut command = Command::new(shared_target_dir().join("debug").join(NAME));
-        // Only the settings below: none inherited from the developer's shell.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("APP_") {
-                command.env_remove(key);
-            }
-        }
-        let child = command
-            .arg("serve")
-            .current_dir(project)
-            .env("APP_ENV", "production")
-            .env("APP__AUTH__SECRET", secret)
-            .env(
-                "APP__DATABASE__URL",
-                format!("sqlite://{}?mode=rwc", db.display()),
-            )
-            .env("APP__SERVER__HOST", "127.0.0.1")
-            .env("APP__SERVER__PORT", port.to_string())
-            .env("APP__AUTH__OWN_URL", OWN_URL)
-            .env("APP__AUTH__LOGIN_URL", LOGIN_URL)
-            // The service's own debug lines too: a token must not show up in any.
-            .env("RUST_LOG", "info,interop_svc=debug")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().expect("share the log file"))
-            .stderr(output)
-            .spawn()
-            .expect("start the service");
-        let mut service = Self {
-            child,
-            port,
-            log: log.to_path_buf(),
-        };
-        service.wait_until_ready();
-        service
-    }
-
-    fn wait_until_ready(&mut self) {
-        let client = Client::new(self.port);
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the service") {
-                panic!(
-                    "the service exited with {status} before it was ready:\n{}",
-                    self.output()
-                );
-            }
-            if client
-                .try_get("/api/health/ready")
-                .is_some_and(|reply| reply.status == 200)
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service was not ready within {READY_WITHIN:?}:\n{}",
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Kills the service and returns everything it wrote.
-    fn stop(&mut self) -> String {
-        // Killing an exited child is harmless; waiting reaps it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.output()
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let output = self.stop();
-        if thread::panicking() {
-            eprintln!("--- {NAME} output ---\n{output}");
-        }
-    }
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("its address").port()
-}
-
 /// What a test needs of a response.
 #[derive(Debug)]
 struct Reply {
@@ -378,16 +284,5 @@ impl Client {
             www_authenticate,
             body: response.body_mut().read_to_string().expect("read the body"),
         }
-    }
-
-    /// `get` without headers, `None` while the service does not answer yet.
-    fn try_get(&self, path: &str) -> Option<Reply> {
-        let response = self.agent.get(format!("{}{path}", self.base)).call().ok()?;
-        Some(Reply {
-            status: response.status().as_u16(),
-            location: None,
-            www_authenticate: None,
-            body: String::new(),
-        })
     }
 }
