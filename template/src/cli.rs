@@ -108,10 +108,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::CheckConfig => {
             let auth = &settings.auth;
             println!("environment:   {}", settings.environment.name());
-            println!("listen:        {}:{}", settings.server.host, settings.server.port);
+            println!(
+                "listen:        {}:{}",
+                settings.server.host, settings.server.port
+            );
             println!("login_url:     {}", auth.login_url);
             println!("own_url:       {}", auth.own_url);
-            println!("cookies:       {} / {}", auth.access_cookie, auth.refresh_cookie);
+            println!(
+                "cookies:       {} / {}",
+                auth.access_cookie, auth.refresh_cookie
+            );
             println!("algorithms:    {:?}", auth.algorithms);
             println!("settings are valid");
         }

@@ -112,11 +112,21 @@ fn sign_in(Form(submitted): Form<SignInForm>, Data(dev): Data<&DevLogin>) -> Res
         .header(header::LOCATION, next)
         .header(
             header::SET_COOKIE,
-            session_cookie(&dev.auth.access_cookie, tokens.access, dev.lifetimes.access, secure),
+            session_cookie(
+                &dev.auth.access_cookie,
+                tokens.access,
+                dev.lifetimes.access,
+                secure,
+            ),
         )
         .header(
             header::SET_COOKIE,
-            session_cookie(&dev.auth.refresh_cookie, tokens.refresh, dev.lifetimes.refresh, secure),
+            session_cookie(
+                &dev.auth.refresh_cookie,
+                tokens.refresh,
+                dev.lifetimes.refresh,
+                secure,
+            ),
         )
         .finish()
 }
@@ -140,7 +150,8 @@ fn sign_out(Data(dev): Data<&DevLogin>) -> Response {
 
 /// A cookie like the Auth service's: whole site, not readable by scripts.
 fn session_cookie(name: &str, value: String, lifetime: Duration, secure: bool) -> String {
-    let max_age = cookie::time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
+    let max_age =
+        cookie::time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
     Cookie::build((name.to_owned(), value))
         .path("/")
         .http_only(true)

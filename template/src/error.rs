@@ -37,7 +37,10 @@ impl From<sea_orm::DbErr> for ApiError {
         // cause goes to the log, the client learns only that it may retry.
         tracing::error!(%error, "database error");
         Self::Unavailable(
-            ErrorBody::new("unavailable", "The database is unavailable; try again later."),
+            ErrorBody::new(
+                "unavailable",
+                "The database is unavailable; try again later.",
+            ),
             RETRY_AFTER_SECS,
         )
     }

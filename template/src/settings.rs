@@ -261,7 +261,11 @@ fn config_error(error: &config::ConfigError) -> SettingsError {
     match error {
         config::ConfigError::Type { key: Some(key), .. } => SettingsError::new(
             key.clone(),
-            error.to_string().split(" for key").next().unwrap_or_default(),
+            error
+                .to_string()
+                .split(" for key")
+                .next()
+                .unwrap_or_default(),
         ),
         config::ConfigError::NotFound(key) => SettingsError::new(key.clone(), "is missing"),
         config::ConfigError::Message(message) => {
@@ -275,7 +279,10 @@ fn config_error(error: &config::ConfigError) -> SettingsError {
 impl RawSettings {
     fn validate(self, environment: Environment) -> Result<Settings, SettingsError> {
         if self.database.max_connections == 0 {
-            return Err(SettingsError::new("database.max_connections", "must be at least 1"));
+            return Err(SettingsError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
         }
         if self.database.min_connections > self.database.max_connections {
             return Err(SettingsError::new(
@@ -348,12 +355,7 @@ impl RawAuth {
         self.claims.validate()?;
 
         let algorithms = parse_algorithms(&self.algorithms)?;
-        let key = key_source(
-            environment,
-            &algorithms,
-            self.secret,
-            self.public_key_file,
-        )?;
+        let key = key_source(environment, &algorithms, self.secret, self.public_key_file)?;
 
         Ok(AuthSettings {
             login_url,
@@ -428,7 +430,9 @@ fn origin_url(key: &str, value: &str) -> Result<Url, SettingsError> {
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(SettingsError::new(
             key,
-            format!("\"{value}\" must be an origin (scheme://host[:port]) without path, query or fragment"),
+            format!(
+                "\"{value}\" must be an origin (scheme://host[:port]) without path, query or fragment"
+            ),
         ));
     }
     Ok(url)
@@ -473,7 +477,10 @@ fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingsError> {
 }
 
 fn is_hmac(algorithm: Algorithm) -> bool {
-    matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+    matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    )
 }
 
 fn key_source(

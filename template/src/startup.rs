@@ -6,8 +6,9 @@ use std::{future::Future, io, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use poem::{
-    EndpointExt, Route, Server, get,
+    EndpointExt, Route, Server,
     endpoint::make_sync,
+    get,
     http::header,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::Html,
@@ -18,8 +19,8 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api,
-    dev_login::DevLogin,
     auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, token::KeyError},
+    dev_login::DevLogin,
     models::users::DbUserStore,
     pages,
     settings::{DatabaseSettings, Settings},
@@ -175,10 +176,12 @@ fn routes(
     // poem-openapi only takes `'static` names, so the cookie's name is filled
     // in here from the settings, once, in the spec and in Swagger UI's copy.
     let spec = api.spec();
-    let cookie_name = serde_json::to_string(&settings.auth.access_cookie)
-        .unwrap_or_else(|_| "\"\"".to_owned());
+    let cookie_name =
+        serde_json::to_string(&settings.auth.access_cookie).unwrap_or_else(|_| "\"\"".to_owned());
     let placeholder = format!("\"{ACCESS_COOKIE_NAME_PLACEHOLDER}\"");
-    let swagger_ui = api.swagger_ui_html().replace(&spec, &spec.replace(&placeholder, &cookie_name));
+    let swagger_ui = api
+        .swagger_ui_html()
+        .replace(&spec, &spec.replace(&placeholder, &cookie_name));
     let spec = spec.replace(&placeholder, &cookie_name);
 
     let mut app = Route::new()
@@ -204,7 +207,10 @@ fn routes(
     }
     let app = app
         .with(AuthMiddleware::new(Arc::clone(authenticator)))
-        .with(poem::middleware::SetHeader::new().overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        .with(
+            poem::middleware::SetHeader::new()
+                .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        );
     telemetry::trace_requests(app).boxed()
 }
 

@@ -160,7 +160,7 @@ async function walk() {
   await page.screenshot({
     path: join(shotsDir, '05-try-it-out-200.png'),
     fullPage: true,
-    clip: { x: area.x, y: area.y, width: area.width, height: area.bottom - area.y + 16 },
+    clip: { x: area.x, y: area.y, width: area.width, height: area.bottom - area.y + 8 },
   });
   done(5, `Try it out on GET /me answered ${statusText} with ${ADA.username}`, '05-try-it-out-200.png');
 }

@@ -46,6 +46,7 @@ pub fn work_dir() -> PathBuf {
 /// and the project folder (which exists only when generation succeeded).
 #[must_use]
 pub fn try_generate(name: &str, defines: &[(&str, &str)]) -> (Output, PathBuf) {
+    tag_cache_folders();
     let dest = work_dir();
     std::fs::create_dir_all(&dest).expect("create the work folder");
     let project = dest.join(name);
@@ -295,6 +296,21 @@ impl Drop for Service {
         let output = self.stop();
         if thread::panicking() {
             eprintln!("--- {} output ---\n{output}", self.name);
+        }
+    }
+}
+
+/// cargo-generate copies the whole repository before it picks `template/`, and
+/// skips only folders tagged with a `CACHEDIR.TAG`: tag the ones that hold
+/// build outputs, the Python venv and `node_modules`, or every generation copies
+/// them too.
+fn tag_cache_folders() {
+    const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# build outputs and tools of the template's tests\n";
+    let root = repo_root();
+    for dir in [root.join("target"), root.join("tests/browser/node_modules")] {
+        let tag = dir.join("CACHEDIR.TAG");
+        if dir.is_dir() && !tag.exists() {
+            std::fs::write(&tag, TAG).expect("write CACHEDIR.TAG");
         }
     }
 }

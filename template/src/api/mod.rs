@@ -10,7 +10,10 @@ use std::sync::Arc;
 use poem_openapi::{Object, Tags};
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::{AuthUser, Authenticator}, entities};
+use crate::{
+    auth::{AuthUser, Authenticator},
+    entities,
+};
 
 /// Groups of operations in the spec.
 #[derive(Debug, Tags)]

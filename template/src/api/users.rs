@@ -62,10 +62,16 @@ impl UsersApi {
         &self,
         _staff: StaffUser,
         /// Page number, from 1.
-        #[oai(default = "default_page", validator(minimum(value = "1"), maximum(value = "1000000")))]
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "1000000"))
+        )]
         page: Query<u64>,
         /// Users per page, 1 to 100.
-        #[oai(default = "default_per_page", validator(minimum(value = "1"), maximum(value = "100")))]
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         per_page: Query<u64>,
     ) -> Result<Protected<UsersResponse>, ApiError> {
         let (rows, total) = models::users::list(&self.db, page.0, per_page.0).await?;

@@ -20,12 +20,7 @@ use poem_openapi::{
     registry::{MetaResponses, MetaSecurityScheme, Registry},
 };
 
-use super::{
-    AuthUser,
-    authenticator::Outcome,
-    middleware::LazyAuth,
-    redirect::login_redirect_url,
-};
+use super::{AuthUser, authenticator::Outcome, middleware::LazyAuth, redirect::login_redirect_url};
 
 /// Name of the access-cookie security scheme in the OpenAPI spec.
 pub const ACCESS_COOKIE_SCHEME: &str = "AccessCookie";
@@ -70,10 +65,7 @@ pub enum AuthFailure {
     /// Not signed in: no valid access token in the Auth service's cookies nor in
     /// an `Authorization: Bearer` header.
     #[oai(status = 401)]
-    Unauthorized(
-        Json<ErrorBody>,
-        #[oai(header = "WWW-Authenticate")] String,
-    ),
+    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
     /// Signed in, but without the staff/superuser flag this operation needs; or
     /// a cookie-authenticated POST/PUT/PATCH/DELETE whose `Origin` (or `Referer`)
     /// is not a trusted origin (CSRF protection).
@@ -162,7 +154,10 @@ async fn require(
             "Cookie-authenticated requests that change state must come from a trusted origin (Origin or Referer header).",
         )),
         Outcome::Unavailable => AuthFailure::Unavailable(
-            ErrorBody::new("unavailable", "The user database is unreachable; try again later."),
+            ErrorBody::new(
+                "unavailable",
+                "The user database is unreachable; try again later.",
+            ),
             RETRY_AFTER_SECS,
         ),
         Outcome::Anonymous(_) if is_browser_navigation(req) => {

@@ -159,9 +159,8 @@ impl TokenValidator {
 
     /// Validates `token` and returns the user claims it carries.
     pub fn validate(&self, token: &str) -> Result<UserClaims, Rejection> {
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
-                .map_err(|e| rejection(e.kind()))?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
+            .map_err(|e| rejection(e.kind()))?;
         let claims = data.claims;
         self.check_simplejwt_claims(&claims)?;
         self.user_claims(&claims)

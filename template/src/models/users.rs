@@ -2,8 +2,10 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, OnConflict, Query},
 };
 
@@ -64,9 +66,8 @@ pub async fn upsert_from_claims(
     claims: &UserClaims,
 ) -> Result<users::Model, DbErr> {
     let now = Utc::now();
-    let differs = |column: Column| {
-        Expr::col((users::Entity, column)).ne(Expr::col(("excluded", column)))
-    };
+    let differs =
+        |column: Column| Expr::col((users::Entity, column)).ne(Expr::col(("excluded", column)));
     let [first, rest @ ..] = CLAIM_COLUMNS;
     let changed = rest
         .into_iter()

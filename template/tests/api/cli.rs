@@ -26,7 +26,10 @@ fn a_bad_setting_stops_the_service_with_one_line_naming_the_key() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: invalid setting `auth.own_url`:"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: invalid setting `auth.own_url`:"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
@@ -50,7 +53,11 @@ fn production_refuses_the_development_secret_and_the_development_login() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8(output.stderr).unwrap().contains("is the development secret"));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("is the development secret")
+    );
 }
 
 #[test]
@@ -61,7 +68,11 @@ fn check_config_accepts_production_with_a_real_secret_and_prints_no_secret() {
         .arg("check-config")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("settings are valid"));
     assert!(!stdout.contains(&my_secret()));
@@ -71,13 +82,32 @@ fn check_config_accepts_production_with_a_real_secret_and_prints_no_secret() {
 async fn mint_token_prints_a_cookie_header_and_a_bearer_token_the_service_accepts() {
     let output = service()
         .env("APP_ENV", "test")
-        .args(["mint-token", "--username", "cli-user", "--email", "cli@example.com", "--staff"])
+        .args([
+            "mint-token",
+            "--username",
+            "cli-user",
+            "--email",
+            "cli@example.com",
+            "--staff",
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let cookie = stdout.lines().find_map(|l| l.strip_prefix("Cookie: ")).unwrap().to_owned();
-    let bearer = stdout.lines().find_map(|l| l.strip_prefix("Authorization: Bearer ")).unwrap().to_owned();
+    let cookie = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Cookie: "))
+        .unwrap()
+        .to_owned();
+    let bearer = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Authorization: Bearer "))
+        .unwrap()
+        .to_owned();
 
     let app = spawn_app().await;
     let me: serde_json::Value = app
@@ -91,7 +121,12 @@ async fn mint_token_prints_a_cookie_header_and_a_bearer_token_the_service_accept
         .unwrap();
     assert_eq!(me["username"], "cli-user");
     assert_eq!(me["is_staff"], true);
-    let response = app.get("/api/users").bearer_auth(bearer).send().await.unwrap();
+    let response = app
+        .get("/api/users")
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -104,7 +139,11 @@ fn mint_token_is_refused_in_production() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8(output.stderr).unwrap().contains("refused in environment `production`"));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("refused in environment `production`")
+    );
 }
 
 fn my_secret() -> String {

@@ -32,7 +32,11 @@ fn cookie_header(response: &reqwest::Response) -> String {
 #[tokio::test]
 async fn the_login_page_carries_next_through_the_form() {
     let app = spawn_app().await;
-    let response = app.get("/dev/login/?next=/me/%3Ftab%3D1").send().await.unwrap();
+    let response = app
+        .get("/dev/login/?next=/me/%3Ftab%3D1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
     assert!(page.contains(r#"name="next" value="/me/?tab=1""#), "{page}");
@@ -53,7 +57,11 @@ async fn signing_in_sets_both_cookies_and_returns_to_next() {
     assert_eq!(set_cookies.len(), 2);
     for (cookie, name) in set_cookies.iter().zip([ACCESS_COOKIE, REFRESH_COOKIE]) {
         assert!(cookie.starts_with(&format!("{name}=")), "{cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && cookie.contains("Path=/")
+        );
     }
 
     // The cookies are what the Auth service would set: the service accepts them.
@@ -75,7 +83,13 @@ async fn signing_in_sets_both_cookies_and_returns_to_next() {
 #[tokio::test]
 async fn next_outside_own_url_falls_back_to_the_home_page() {
     let app = spawn_app().await;
-    for next in ["http://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", ""] {
+    for next in [
+        "http://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+    ] {
         let mut form = FORM.to_vec();
         form[5] = ("next", next);
         let response = sign_in(&app, &form).await;
@@ -84,7 +98,10 @@ async fn next_outside_own_url_falls_back_to_the_home_page() {
     let mut form = FORM.to_vec();
     form[5] = ("next", "http://svc.localhost:8001/me/?x=1");
     let response = sign_in(&app, &form).await;
-    assert_eq!(response.headers()[header::LOCATION], "http://svc.localhost:8001/me/?x=1");
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "http://svc.localhost:8001/me/?x=1"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +117,12 @@ async fn invalid_claims_get_a_400_page_and_no_cookies() {
         assert!(response.headers().get(header::SET_COOKIE).is_none());
     }
     // A form missing fields altogether is a client error too, never a 500.
-    let response = app.post("/dev/login/").form(&[("next", "/")]).send().await.unwrap();
+    let response = app
+        .post("/dev/login/")
+        .form(&[("next", "/")])
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_client_error());
 }
 

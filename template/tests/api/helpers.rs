@@ -11,9 +11,6 @@ use std::{
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use migration::{Migrator, MigratorTrait};
-use reqwest::{RequestBuilder, Response, header};
-use sea_orm::{DatabaseConnection, EntityTrait};
-use serde_json::{Value, json};
 use {{crate_name}}::{
     auth::Authenticator,
     entities::users,
@@ -21,6 +18,9 @@ use {{crate_name}}::{
     startup::{Application, connect},
     telemetry,
 };
+use reqwest::{RequestBuilder, Response, header};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use serde_json::{Value, json};
 
 /// Login page and own origin of every test app: SPEC's example.
 pub(crate) const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
@@ -129,7 +129,10 @@ impl TestApp {
 
 /// A `Cookie` header with `access` and a refresh token.
 pub(crate) fn cookie_pair(access: &str) -> String {
-    format!("{ACCESS_COOKIE}={access}; {REFRESH_COOKIE}={}", refresh_token("alice"))
+    format!(
+        "{ACCESS_COOKIE}={access}; {REFRESH_COOKIE}={}",
+        refresh_token("alice")
+    )
 }
 
 pub(crate) fn now() -> i64 {

@@ -8,9 +8,16 @@ use crate::helpers::{LOGIN_URL, OWN_URL, access_token, cookie_pair, spawn_app, s
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 async fn location_of(request: reqwest::RequestBuilder) -> String {
-    let response = request.header(header::ACCEPT, BROWSER_ACCEPT).send().await.unwrap();
+    let response = request
+        .header(header::ACCEPT, BROWSER_ACCEPT)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 302);
-    response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Decodes the single `next` value of a Location.
@@ -30,9 +37,15 @@ async fn an_anonymous_browser_gets_the_exact_redirect_of_the_spec() {
     let app = spawn_app().await;
     // The HTML page at `/` and an API operation answer a browser alike.
     let location = location_of(app.get("/")).await;
-    assert_eq!(location, "http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/");
+    assert_eq!(
+        location,
+        "http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/"
+    );
     let location = location_of(app.get("/me/")).await;
-    assert_eq!(location, "http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/me/");
+    assert_eq!(
+        location,
+        "http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/me/"
+    );
     let response = app
         .get("/api/me")
         .header(header::ACCEPT, BROWSER_ACCEPT)
@@ -66,12 +79,19 @@ async fn the_original_query_string_is_part_of_next() {
     let app = spawn_app().await;
     let location = location_of(app.get("/api/users?page=2&per_page=5")).await;
     let next = next_of(&location);
-    assert_eq!(next.as_str(), "http://svc.localhost:8001/api/users?page=2&per_page=5");
+    assert_eq!(
+        next.as_str(),
+        "http://svc.localhost:8001/api/users?page=2&per_page=5"
+    );
 }
 
 #[tokio::test]
 async fn a_query_already_on_login_url_is_kept() {
-    let app = spawn_app_with(&[("auth.login_url", "http://auth.localhost:8000/login/?client=svc")]).await;
+    let app = spawn_app_with(&[(
+        "auth.login_url",
+        "http://auth.localhost:8000/login/?client=svc",
+    )])
+    .await;
     let location = location_of(app.get("/")).await;
     assert_eq!(
         location,
@@ -84,20 +104,32 @@ async fn host_and_forwarded_headers_never_change_where_next_points() {
     let app = spawn_app().await;
     let own = url::Url::parse(OWN_URL).unwrap();
     let login = url::Url::parse(LOGIN_URL).unwrap();
-    for path in ["/", "//evil.example/x", "/%2F%2Fevil.example", "/@evil.example", "/\\evil.example", "/api/me?next=http://evil.example"] {
+    for path in [
+        "/",
+        "//evil.example/x",
+        "/%2F%2Fevil.example",
+        "/@evil.example",
+        "/\\evil.example",
+        "/api/me?next=http://evil.example",
+    ] {
         let request = app
             .get(path)
             .header(header::HOST, "evil.example")
             .header("X-Forwarded-Host", "evil.example")
             .header("X-Forwarded-Proto", "https")
             .header("Forwarded", "host=evil.example;proto=https");
-        let response = request.header(header::ACCEPT, BROWSER_ACCEPT).send().await.unwrap();
+        let response = request
+            .header(header::ACCEPT, BROWSER_ACCEPT)
+            .send()
+            .await
+            .unwrap();
         if response.status() != 302 {
             // Paths that match no route are 404s: nothing to redirect.
             assert_eq!(response.status(), 404, "{path}");
             continue;
         }
-        let location = url::Url::parse(response.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+        let location =
+            url::Url::parse(response.headers()[header::LOCATION].to_str().unwrap()).unwrap();
         assert_eq!(location.origin(), login.origin(), "{path}");
         let next = next_of(location.as_str());
         assert_eq!(next.origin(), own.origin(), "{path} → {next}");

@@ -8,7 +8,9 @@ use {{crate_name}}::settings::{DEVELOPMENT_SECRET, Environment, Settings};
 use crate::helpers::test_settings;
 
 fn error_for(overrides: &[(&str, &str)]) -> String {
-    test_settings(overrides).expect_err("settings should be refused").to_string()
+    test_settings(overrides)
+        .expect_err("settings should be refused")
+        .to_string()
 }
 
 #[test]
@@ -29,14 +31,20 @@ fn urls_that_are_not_absolute_http_are_refused() {
         ("csrf.trusted_origins", "app.example.com"),
     ] {
         let error = error_for(&[(key, value)]);
-        assert!(error.contains(&format!("`{key}`")), "{key}={value}: {error}");
+        assert!(
+            error.contains(&format!("`{key}`")),
+            "{key}={value}: {error}"
+        );
     }
 }
 
 #[test]
 fn a_short_hs_secret_is_refused() {
     let error = error_for(&[("auth.secret", "too-short")]);
-    assert_eq!(error, "invalid setting `auth.secret`: is shorter than 32 bytes");
+    assert_eq!(
+        error,
+        "invalid setting `auth.secret`: is shorter than 32 bytes"
+    );
 }
 
 #[test]
@@ -48,7 +56,10 @@ fn the_development_secret_is_refused_outside_local_and_test() {
     )
     .unwrap_err()
     .to_string();
-    assert!(error.starts_with("invalid setting `auth.secret`: is the development secret"), "{error}");
+    assert!(
+        error.starts_with("invalid setting `auth.secret`: is the development secret"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -64,7 +75,10 @@ fn production_with_a_real_secret_is_accepted() {
     Settings::load_with_overrides(
         &Environment::named("production"),
         Path::new("config"),
-        &[("auth.secret", "a-real-secret-from-the-auth-service-0123456789")],
+        &[(
+            "auth.secret",
+            "a-real-secret-from-the-auth-service-0123456789",
+        )],
     )
     .unwrap();
 }

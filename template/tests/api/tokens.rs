@@ -55,7 +55,10 @@ async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required
     let app = spawn_app().await;
     let response = app
         .get("/api/me")
-        .header(header::COOKIE, format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .header(
+            header::COOKIE,
+            format!("{ACCESS_COOKIE}={}", access_token("alice")),
+        )
         .send()
         .await
         .unwrap();
@@ -67,7 +70,10 @@ async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_require
     let app = spawn_app_with(&[("auth.require_refresh_cookie", "false")]).await;
     let response = app
         .get("/api/me")
-        .header(header::COOKIE, format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .header(
+            header::COOKIE,
+            format!("{ACCESS_COOKIE}={}", access_token("alice")),
+        )
         .send()
         .await
         .unwrap();
@@ -79,7 +85,10 @@ async fn only_the_refresh_cookie_is_anonymous() {
     let app = spawn_app().await;
     let response = app
         .get("/api/me")
-        .header(header::COOKIE, format!("{REFRESH_COOKIE}={}", refresh_token("alice")))
+        .header(
+            header::COOKIE,
+            format!("{REFRESH_COOKIE}={}", refresh_token("alice")),
+        )
         .send()
         .await
         .unwrap();
@@ -90,7 +99,15 @@ async fn only_the_refresh_cookie_is_anonymous() {
 #[tokio::test]
 async fn malformed_access_cookies_are_anonymous() {
     let app = spawn_app().await;
-    for token in ["", "abc", "a.b", "a.b.c.d", "!!!.***.###", "e30.e30.", "bm90IGpzb24.bm90IGpzb24.c2ln"] {
+    for token in [
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "!!!.***.###",
+        "e30.e30.",
+        "bm90IGpzb24.bm90IGpzb24.c2ln",
+    ] {
         assert_anonymous(app.me_with_cookie(token).await).await;
     }
     assert!(app.users().await.is_empty());
@@ -110,9 +127,8 @@ async fn a_token_signed_with_an_algorithm_not_configured_is_anonymous() {
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
         &access_claims("mallory"),
-        &jsonwebtoken::EncodingKey::from_secret(
-            {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
-        ).unwrap(),
+        &jsonwebtoken::EncodingKey::from_secret({{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes())
+            .unwrap(),
     )
     .unwrap();
     assert_token_rejected(&token).await;
@@ -161,7 +177,10 @@ async fn a_payload_changed_after_signing_is_anonymous() {
 // 6.
 #[tokio::test]
 async fn a_token_signed_with_another_key_is_anonymous() {
-    let token = sign_with(&access_claims("mallory"), b"another-secret-that-is-long-enough-too");
+    let token = sign_with(
+        &access_claims("mallory"),
+        b"another-secret-that-is-long-enough-too",
+    );
     assert_token_rejected(&token).await;
 }
 
@@ -292,9 +311,8 @@ async fn kid_jku_x5u_and_jwk_headers_do_not_choose_the_key() {
     let genuine = jsonwebtoken::encode(
         &header,
         &access_claims("alice"),
-        &jsonwebtoken::EncodingKey::from_secret(
-            {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
-        ).unwrap(),
+        &jsonwebtoken::EncodingKey::from_secret({{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes())
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(app.me_with_cookie(&genuine).await.status(), 200);
@@ -323,7 +341,12 @@ async fn claims_of_the_wrong_type_are_anonymous_never_truthy() {
 #[tokio::test]
 async fn a_missing_required_claim_is_anonymous() {
     let app = spawn_app().await;
-    for claim in ["user_uuid", "user_email", "user_is_staff", "user_is_superuser"] {
+    for claim in [
+        "user_uuid",
+        "user_email",
+        "user_is_staff",
+        "user_is_superuser",
+    ] {
         let token = sign(&claims_with("alice", claim, Value::Null));
         assert_anonymous(app.me_with_cookie(&token).await).await;
     }
@@ -363,8 +386,16 @@ async fn renamed_claims_are_read_from_their_configured_names() {
 #[tokio::test]
 async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
     let app = spawn_app().await;
-    let huge = format!("{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x", "a".repeat(64 * 1024));
-    let response = app.get("/api/me").header(header::COOKIE, huge).send().await.unwrap();
+    let huge = format!(
+        "{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x",
+        "a".repeat(64 * 1024)
+    );
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, huge)
+        .send()
+        .await
+        .unwrap();
     assert!(
         response.status().is_client_error(),
         "a 64 kB cookie got {}",
@@ -378,12 +409,25 @@ async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
         "org.breakthesystem.jwt.access=\"unterminated",
         "org.breakthesystem.jwt.access==; org.breakthesystem.jwt.refresh==",
     ] {
-        let response = app.get("/api/me").header(header::COOKIE, cookie).send().await.unwrap();
+        let response = app
+            .get("/api/me")
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
         assert_anonymous(response).await;
     }
 
-    let non_utf8 = header::HeaderValue::from_bytes(b"org.breakthesystem.jwt.access=\xff\xfe; org.breakthesystem.jwt.refresh=\xff").unwrap();
-    let response = app.get("/api/me").header(header::COOKIE, non_utf8).send().await.unwrap();
+    let non_utf8 = header::HeaderValue::from_bytes(
+        b"org.breakthesystem.jwt.access=\xff\xfe; org.breakthesystem.jwt.refresh=\xff",
+    )
+    .unwrap();
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, non_utf8)
+        .send()
+        .await
+        .unwrap();
     assert_anonymous(response).await;
 
     let bad_authorization = header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
@@ -404,7 +448,12 @@ async fn the_first_of_two_access_cookies_counts() {
         "{ACCESS_COOKIE}={}; {ACCESS_COOKIE}=garbage; {REFRESH_COOKIE}=r",
         access_token("alice")
     );
-    let response = app.get("/api/me").header(header::COOKIE, cookies).send().await.unwrap();
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, cookies)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -415,7 +464,9 @@ async fn an_inactive_local_user_is_anonymous_even_with_a_valid_token() {
     let token = access_token("alice");
     assert_eq!(app.me_with_cookie(&token).await.status(), 200);
     let id = app.users().await[0].id;
-    {{crate_name}}::models::users::set_active(&app.db, id, false).await.unwrap();
+    {{crate_name}}::models::users::set_active(&app.db, id, false)
+        .await
+        .unwrap();
     app.authenticator.forget("alice");
     assert_anonymous(app.me_with_cookie(&token).await).await;
     assert_eq!(app.users().await.len(), 1);

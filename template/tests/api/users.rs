@@ -8,13 +8,19 @@ use crate::helpers::{access_claims, access_token, claims_with, sign, spawn_app};
 #[tokio::test]
 async fn the_first_request_creates_the_user_row_from_the_claims() {
     let app = spawn_app().await;
-    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(
+        app.me_with_cookie(&access_token("alice")).await.status(),
+        200
+    );
     let users = app.users().await;
     assert_eq!(users.len(), 1);
     let user = &users[0];
     assert_eq!(user.username, "alice");
     assert_eq!(user.email, "alice@example.com");
-    assert_eq!((user.first_name.as_str(), user.last_name.as_str()), ("Alice", "Liddell"));
+    assert_eq!(
+        (user.first_name.as_str(), user.last_name.as_str()),
+        ("Alice", "Liddell")
+    );
     assert!(!user.is_staff && !user.is_superuser && user.is_active);
 }
 
@@ -31,7 +37,10 @@ async fn first_sight_costs_one_statement_and_steady_state_none() {
         assert_eq!(app.me_with_cookie(&token).await.status(), 200);
     }
     // New tokens with the same claims (new jti, iat, exp) are steady state too.
-    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(
+        app.me_with_cookie(&access_token("alice")).await.status(),
+        200
+    );
     assert_eq!(app.statement_count() - before, 0, "steady state");
 }
 
@@ -39,7 +48,10 @@ async fn first_sight_costs_one_statement_and_steady_state_none() {
 #[tokio::test]
 async fn changed_claims_update_the_row_in_one_statement_without_a_second_row() {
     let app = spawn_app().await;
-    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(
+        app.me_with_cookie(&access_token("alice")).await.status(),
+        200
+    );
     let joined = app.users().await[0].date_joined;
 
     let mut claims = access_claims("alice");
@@ -64,11 +76,21 @@ async fn changed_claims_update_the_row_in_one_statement_without_a_second_row() {
 #[tokio::test]
 async fn unchanged_claims_write_nothing_even_with_a_cold_cache() {
     let app = spawn_app().await;
-    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    assert_eq!(
+        app.me_with_cookie(&access_token("alice")).await.status(),
+        200
+    );
     let updated = app.users().await[0].updated_at;
     app.authenticator.forget("alice");
-    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
-    assert_eq!(app.users().await[0].updated_at, updated, "the row was rewritten");
+    assert_eq!(
+        app.me_with_cookie(&access_token("alice")).await.status(),
+        200
+    );
+    assert_eq!(
+        app.users().await[0].updated_at,
+        updated,
+        "the row was rewritten"
+    );
 }
 
 // 18.
@@ -96,7 +118,9 @@ async fn claims_longer_than_the_columns_are_anonymous_not_a_database_error() {
         ("user_uuid", "u".repeat(151)),
         ("user_first_name", "nul\0byte".to_owned()),
     ] {
-        let response = app.me_with_cookie(&sign(&claims_with("alice", claim, json!(value)))).await;
+        let response = app
+            .me_with_cookie(&sign(&claims_with("alice", claim, json!(value))))
+            .await;
         assert_eq!(response.status(), 401, "{claim} of {} chars", value.len());
     }
     assert!(app.users().await.is_empty());
@@ -110,7 +134,9 @@ async fn claims_longer_than_the_columns_are_anonymous_not_a_database_error() {
 #[tokio::test]
 async fn a_username_that_is_not_a_uuid_is_accepted() {
     let app = spawn_app().await;
-    let response = app.me_with_cookie(&access_token("alice.liddell@legacy")).await;
+    let response = app
+        .me_with_cookie(&access_token("alice.liddell@legacy"))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.users().await[0].username, "alice.liddell@legacy");
 }
@@ -210,8 +236,14 @@ async fn with_the_database_down_protected_routes_answer_503_and_public_ones_stil
     let response = app.me_with_cookie(&access_token("alice")).await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
-    assert_eq!(app.get("/api/health/live").send().await.unwrap().status(), 200);
-    assert_eq!(app.get("/api/health/ready").send().await.unwrap().status(), 503);
+    assert_eq!(
+        app.get("/api/health/live").send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        app.get("/api/health/ready").send().await.unwrap().status(),
+        503
+    );
     // Anonymous requests still get their 401: no database is needed to say no.
     assert_eq!(app.get("/api/me").send().await.unwrap().status(), 401);
 }
