@@ -34,6 +34,28 @@ fn a_bad_setting_stops_the_service_with_one_line_naming_the_key() {
 }
 
 #[test]
+fn an_unreachable_database_at_start_up_is_retried_then_reported_in_one_line() {
+    let started = std::time::Instant::now();
+    let output = service()
+        .env("APP_ENV", "test")
+        .env("APP__SERVER__PORT", "0")
+        .env("APP__DATABASE__URL", "sqlite:///proc/no-such-dir/db.sqlite?mode=rwc")
+        .env("APP__DATABASE__CONNECT_RETRIES", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    // One retry, one second apart: bounded, not a loop.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: cannot connect to the database (database.url) after 2 attempts"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
 fn production_refuses_the_development_secret_and_the_development_login() {
     let output = service()
         .env("APP_ENV", "production")
