@@ -1,13 +1,16 @@
 //! Who is making this request? Token → claims → local user, with a cache so
 //! that a signed-in request normally costs no database statement at all.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use poem::{Request, http::header};
 
 use super::{
     AuthSettings, AuthUser, UserStore, csrf,
-    token::{KeyError, Rejection, TokenValidator},
+    token::{KeyError, Rejection, TokenValidator, ValidToken},
 };
 
 /// How the request proved who it is.
@@ -37,6 +40,11 @@ pub struct Authenticator {
     settings: AuthSettings,
     validator: TokenValidator,
     store: Arc<dyn UserStore>,
+    /// Tokens that passed validation, keyed by the whole token: a session sends
+    /// the same access token for minutes, and only its exact bytes hit here, so
+    /// repeated requests skip the signature check and claim parsing safely.
+    /// `exp` is still checked on every hit.
+    tokens: moka::sync::Cache<String, Arc<ValidToken>>,
     /// Users whose row is known to match what their token said last time.
     cache: moka::sync::Cache<String, Arc<AuthUser>>,
     /// `own_url`'s origin and the trusted origins, serialised for comparison.
@@ -59,6 +67,10 @@ impl Authenticator {
             .max_capacity(settings.user_cache_capacity)
             .time_to_live(settings.user_cache_ttl)
             .build();
+        let tokens = moka::sync::Cache::builder()
+            .max_capacity(settings.user_cache_capacity)
+            .time_to_live(settings.user_cache_ttl)
+            .build();
         let allowed_origins = std::iter::once(&settings.own_url)
             .chain(&settings.trusted_origins)
             .map(|url| url.origin().ascii_serialization())
@@ -67,6 +79,7 @@ impl Authenticator {
             settings,
             validator,
             store,
+            tokens,
             cache,
             allowed_origins,
         })
@@ -105,10 +118,11 @@ impl Authenticator {
             Ok(found) => found,
             Err(reason) => return Outcome::Anonymous(reason),
         };
-        let claims = match self.validator.validate(token) {
-            Ok(claims) => claims,
+        let valid = match self.validate(token) {
+            Ok(valid) => valid,
             Err(reason) => return Outcome::Anonymous(reason),
         };
+        let claims = &valid.claims;
         // Checked before any database work, so a forged request writes nothing.
         if credential == Credential::Cookie
             && !req.method().is_safe()
@@ -118,11 +132,12 @@ impl Authenticator {
         }
 
         let user = match self.cache.get(&claims.username) {
-            Some(user) if user.matches(&claims) => user,
-            _ => match self.store.sync_user(&claims).await {
+            Some(user) if user.matches(claims) => user,
+            _ => match self.store.sync_user(claims).await {
                 Ok(user) => {
                     let user = Arc::new(user);
-                    self.cache.insert(claims.username, Arc::clone(&user));
+                    self.cache
+                        .insert(claims.username.clone(), Arc::clone(&user));
                     user
                 }
                 Err(error) => {
@@ -136,6 +151,23 @@ impl Authenticator {
         } else {
             Outcome::Anonymous(Rejection::Inactive)
         }
+    }
+
+    /// Validates `token`, or finds it among the tokens that validated before.
+    fn validate(&self, token: &str) -> Result<Arc<ValidToken>, Rejection> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        if let Some(valid) = self.tokens.get(token) {
+            if valid.is_valid_at(now) {
+                return Ok(valid);
+            }
+            self.tokens.invalidate(token);
+            return Err(Rejection::Expired);
+        }
+        let valid = Arc::new(self.validator.validate(token)?);
+        self.tokens.insert(token.to_owned(), Arc::clone(&valid));
+        Ok(valid)
     }
 
     /// Finds the access token: a bearer token wins over cookies, because an API

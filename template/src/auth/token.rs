@@ -82,6 +82,23 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// A token that passed every check.
+#[derive(Debug, Clone)]
+pub struct ValidToken {
+    /// The user claims it carries.
+    pub claims: UserClaims,
+    /// The last second (Unix time) at which it is accepted: `exp` plus the leeway.
+    pub valid_until: u64,
+}
+
+impl ValidToken {
+    /// Whether the token is still accepted at `now` (Unix seconds).
+    #[must_use]
+    pub fn is_valid_at(&self, now: u64) -> bool {
+        now <= self.valid_until
+    }
+}
+
 /// Verifies access tokens and extracts the user claims.
 pub struct TokenValidator {
     key: DecodingKey,
@@ -158,12 +175,20 @@ impl TokenValidator {
     }
 
     /// Validates `token` and returns the user claims it carries.
-    pub fn validate(&self, token: &str) -> Result<UserClaims, Rejection> {
+    pub fn validate(&self, token: &str) -> Result<ValidToken, Rejection> {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
             .map_err(|e| rejection(e.kind()))?;
         let claims = data.claims;
         self.check_simplejwt_claims(&claims)?;
-        self.user_claims(&claims)
+        // `decode` has checked that `exp` is present and an unsigned integer.
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Rejection::InvalidClaim("exp".to_owned()))?;
+        Ok(ValidToken {
+            claims: self.user_claims(&claims)?,
+            valid_until: exp.saturating_add(self.validation.leeway),
+        })
     }
 
     fn check_simplejwt_claims(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {

@@ -39,7 +39,10 @@ fn an_unreachable_database_at_start_up_is_retried_then_reported_in_one_line() {
     let output = service()
         .env("APP_ENV", "test")
         .env("APP__SERVER__PORT", "0")
-        .env("APP__DATABASE__URL", "sqlite:///proc/no-such-dir/db.sqlite?mode=rwc")
+        .env(
+            "APP__DATABASE__URL",
+            "sqlite:///proc/no-such-dir/db.sqlite?mode=rwc",
+        )
         .env("APP__DATABASE__CONNECT_RETRIES", "1")
         .output()
         .unwrap();

@@ -205,6 +205,16 @@ async fn a_token_expired_beyond_the_leeway_is_anonymous() {
 }
 
 #[tokio::test]
+async fn a_token_that_was_accepted_is_refused_once_it_expires() {
+    // Accepted tokens are remembered; the memory must not outlive `exp`.
+    let app = spawn_app().await;
+    let token = sign(&claims_with("alice", "exp", json!(now() + 1)));
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_anonymous(app.me_with_cookie(&token).await).await;
+}
+
+#[tokio::test]
 async fn a_token_without_exp_is_anonymous() {
     assert_token_rejected(&sign(&claims_with("alice", "exp", Value::Null))).await;
 }
@@ -291,31 +301,44 @@ async fn with_issuer_and_audience_configured_tokens_must_carry_them() {
 }
 
 // 10.
+/// Signs `claims` under a hand-written `header` (any fields) with HS256 and `secret`.
+fn sign_with_header(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    let message = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+            .unwrap();
+    format!("{message}.{signature}")
+}
+
 #[tokio::test]
 async fn kid_jku_x5u_and_jwk_headers_do_not_choose_the_key() {
     let app = spawn_app().await;
-    // A token signed with the attacker's key, pointing at the attacker's key.
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some("../../dev/null".to_owned());
-    header.jku = Some("http://127.0.0.1:9/jwks.json".to_owned());
-    header.x5u = Some("http://127.0.0.1:9/cert.pem".to_owned());
-    let forged = jsonwebtoken::encode(
-        &header,
-        &access_claims("mallory"),
-        &jsonwebtoken::EncodingKey::from_secret(b"attacker-key-attacker-key-attacker-key").unwrap(),
-    )
-    .unwrap();
+    let attacker_key = b"attacker-key-attacker-key-attacker-key";
+    // Every header that could point at a key, all pointing at the attacker's.
+    let header = json!({
+        "alg": "HS256",
+        "typ": "JWT",
+        "kid": "../../dev/null",
+        "jku": "http://127.0.0.1:9/jwks.json",
+        "x5u": "http://127.0.0.1:9/cert.pem",
+        "jwk": {"kty": "oct", "k": B64.encode(attacker_key)},
+    });
+    let forged = sign_with_header(&header, &access_claims("mallory"), attacker_key);
     assert_anonymous(app.me_with_cookie(&forged).await).await;
 
     // The same headers on a token signed with the configured key change nothing.
-    let genuine = jsonwebtoken::encode(
+    let genuine = sign_with_header(
         &header,
         &access_claims("alice"),
-        &jsonwebtoken::EncodingKey::from_secret({{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes())
-            .unwrap(),
-    )
-    .unwrap();
+        {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
+    );
     assert_eq!(app.me_with_cookie(&genuine).await.status(), 200);
+    assert_eq!(app.users().await.len(), 1);
 }
 
 // 11.
