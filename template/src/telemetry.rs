@@ -3,7 +3,7 @@
 //! Request spans record the method and the path only: never the query string,
 //! headers or cookies, so no token can reach the logs.
 
-use std::time::Instant;
+use std::{io::IsTerminal, time::Instant};
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Response};
 use tracing::Instrument;
@@ -20,7 +20,10 @@ pub fn init(settings: &LogSettings) {
     let registry = tracing_subscriber::registry().with(filter);
     // `try_init` fails only when a subscriber is already set: keep that one.
     let _ = match settings.format {
-        LogFormat::Pretty => registry.with(fmt::layer()).try_init(),
+        // Colours only on a terminal: escape codes are noise in files and collectors.
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_ansi(std::io::stdout().is_terminal()))
+            .try_init(),
         LogFormat::Json => registry.with(fmt::layer().json()).try_init(),
     };
 }

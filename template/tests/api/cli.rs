@@ -174,3 +174,45 @@ fn mint_token_is_refused_in_production() {
 fn my_secret() -> String {
     "a-production-secret-that-is-long-enough-0123456789".to_owned()
 }
+
+#[test]
+fn sigterm_shuts_the_service_down_gracefully() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("db.sqlite").display()
+    );
+    let mut child = service()
+        .env("APP_ENV", "test")
+        .env("APP__SERVER__PORT", "0")
+        .env("APP__DATABASE__URL", url)
+        .env("APP__LOG__FILTER", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Serving once it says so (the log goes to stdout).
+    assert!(
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("listening")),
+        "the service never started"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}: {rest:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("shutting down")),
+        "{rest:?}"
+    );
+    assert!(rest.iter().any(|line| line.contains("stopped")), "{rest:?}");
+}
