@@ -208,9 +208,9 @@ async fn a_token_expired_beyond_the_leeway_is_anonymous() {
 async fn a_token_that_was_accepted_is_refused_once_it_expires() {
     // Accepted tokens are remembered; the memory must not outlive `exp`.
     let app = spawn_app().await;
-    let token = sign(&claims_with("alice", "exp", json!(now() + 1)));
+    let token = sign(&claims_with("alice", "exp", json!(now() + 2)));
     assert_eq!(app.me_with_cookie(&token).await.status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_anonymous(app.me_with_cookie(&token).await).await;
 }
 

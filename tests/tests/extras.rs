@@ -1,0 +1,100 @@
+//! The optional files a service template is expected to bring: a Dockerfile, a
+//! CI workflow and `.env.example`, on by default and gone when switched off.
+//! Docker does not run here, so the Dockerfile is checked for what it must say.
+
+use template_tests::try_generate;
+
+fn generated(name: &str, defines: &[(&str, &str)]) -> std::path::PathBuf {
+    let (output, project) = try_generate(name, defines);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    project
+}
+
+#[test]
+fn the_dockerfile_builds_the_service_and_runs_it_unprivileged_on_its_port() {
+    let project = generated("docker-svc", &[("port", "8099")]);
+    let dockerfile = std::fs::read_to_string(project.join("Dockerfile")).unwrap();
+    assert_eq!(
+        dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")),
+        2
+    );
+    assert!(dockerfile.contains("cargo build --release --bin docker-svc"));
+    assert!(dockerfile.contains("USER app"));
+    assert!(dockerfile.contains("EXPOSE 8099"));
+    assert!(dockerfile.contains(r#"CMD ["docker-svc", "serve"]"#));
+    assert!(dockerfile.contains("ENV APP_ENV=production"));
+    let ignore = std::fs::read_to_string(project.join(".dockerignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "target"));
+}
+
+#[test]
+fn the_ci_workflow_is_valid_yaml_running_fmt_clippy_and_tests() {
+    let project = generated("workflow-svc", &[]);
+    let text = std::fs::read_to_string(project.join(".github/workflows/ci.yml")).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("valid YAML");
+    let steps = docs[0]["jobs"]["check"]["steps"]
+        .as_vec()
+        .expect("jobs.check.steps");
+    let commands: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert_eq!(
+        commands,
+        [
+            "cargo fmt --all --check",
+            "cargo clippy --workspace --all-targets -- -D warnings",
+            "cargo test --workspace",
+        ]
+    );
+}
+
+#[test]
+fn env_example_lists_every_setting() {
+    let project = generated("env-svc", &[]);
+    let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
+    let defaults: toml::Table = std::fs::read_to_string(project.join("config/default.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut missing = Vec::new();
+    let mut stack: Vec<(String, &toml::Table)> = vec![("APP".to_owned(), &defaults)];
+    while let Some((prefix, table)) = stack.pop() {
+        for (key, value) in table {
+            let name = format!("{prefix}__{}", key.to_uppercase());
+            match value {
+                toml::Value::Table(inner) => stack.push((name, inner)),
+                _ if !example.contains(&format!("{name}=")) => missing.push(name),
+                _ => {}
+            }
+        }
+    }
+    // Keys commented out in default.toml (no default) are listed too.
+    for name in [
+        "APP__AUTH__SECRET",
+        "APP__AUTH__PUBLIC_KEY_FILE",
+        "APP__AUTH__ISSUER",
+        "APP__AUTH__AUDIENCE",
+    ] {
+        if !example.contains(&format!("{name}=")) {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), ".env.example lacks {missing:?}");
+}
+
+#[test]
+fn switched_off_extras_leave_nothing_behind() {
+    let project = generated(
+        "bare-svc",
+        &[
+            ("dockerfile", "false"),
+            ("ci_workflow", "false"),
+            ("env_example", "false"),
+        ],
+    );
+    for file in ["Dockerfile", ".dockerignore", ".github", ".env.example"] {
+        assert!(!project.join(file).exists(), "{file} was generated");
+    }
+}
