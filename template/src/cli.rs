@@ -8,6 +8,7 @@ use crate::{
     auth::{
         UserClaims,
         mint::{Lifetimes, mint_pair},
+        token::TokenValidator,
     },
     settings::Settings,
     startup::{Application, connect},
@@ -107,6 +108,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::MintToken(args) => mint_token(&settings, args)?,
         Command::CheckConfig => {
             let auth = &settings.auth;
+            // Loading the key is the one check that settings parsing leaves to start-up.
+            TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
             println!("environment:   {}", settings.environment.name());
             println!(
                 "listen:        {}:{}",
