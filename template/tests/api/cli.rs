@@ -4,6 +4,22 @@ use std::process::Command;
 
 use crate::helpers::spawn_app;
 
+/// The binary in the production environment, with a real secret.
+fn production() -> Command {
+    let mut command = service();
+    command
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__SECRET", my_secret());
+    command
+}
+
+/// Runs `command`, expects it to fail, and returns what it printed on stderr.
+fn failure_of(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(!output.status.success(), "{command:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
 /// The service's binary, run in the package folder (where `config/` is).
 fn service() -> Command {
     let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
@@ -60,39 +76,24 @@ fn an_unreachable_database_at_start_up_is_retried_then_reported_in_one_line() {
 
 #[test]
 fn production_refuses_the_development_secret_and_the_development_login() {
-    let output = service()
-        .env("APP_ENV", "production")
-        .env("APP__AUTH__SECRET", my_secret())
-        .env("APP__DEV_LOGIN__ENABLED", "true")
-        .arg("check-config")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = failure_of(
+        production()
+            .env("APP__DEV_LOGIN__ENABLED", "true")
+            .arg("check-config"),
+    );
     assert!(stderr.contains("`dev_login.enabled`"), "{stderr}");
 
-    let output = service()
-        .env("APP_ENV", "production")
-        .env("APP__AUTH__SECRET", {{crate_name}}::settings::DEVELOPMENT_SECRET)
-        .arg("check-config")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8(output.stderr)
-            .unwrap()
-            .contains("is the development secret")
+    let stderr = failure_of(
+        production()
+            .env("APP__AUTH__SECRET", {{crate_name}}::settings::DEVELOPMENT_SECRET)
+            .arg("check-config"),
     );
+    assert!(stderr.contains("is the development secret"), "{stderr}");
 }
 
 #[test]
 fn check_config_accepts_production_with_a_real_secret_and_prints_no_secret() {
-    let output = service()
-        .env("APP_ENV", "production")
-        .env("APP__AUTH__SECRET", my_secret())
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let output = production().arg("check-config").output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -135,15 +136,7 @@ async fn mint_token_prints_a_cookie_header_and_a_bearer_token_the_service_accept
         .to_owned();
 
     let app = spawn_app().await;
-    let me: serde_json::Value = app
-        .get("/api/me")
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_json(&cookie).await;
     assert_eq!(me["username"], "cli-user");
     assert_eq!(me["is_staff"], true);
     let response = app
@@ -157,17 +150,10 @@ async fn mint_token_prints_a_cookie_header_and_a_bearer_token_the_service_accept
 
 #[test]
 fn mint_token_is_refused_in_production() {
-    let output = service()
-        .env("APP_ENV", "production")
-        .env("APP__AUTH__SECRET", my_secret())
-        .arg("mint-token")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
+    let stderr = failure_of(production().arg("mint-token"));
     assert!(
-        String::from_utf8(output.stderr)
-            .unwrap()
-            .contains("refused in environment `production`")
+        stderr.contains("refused in environment `production`"),
+        "{stderr}"
     );
 }
 

@@ -1,7 +1,6 @@
 //! The development login: a stand-in for the Auth service on a developer's machine.
 
 use reqwest::header;
-use serde_json::Value;
 
 use crate::helpers::{ACCESS_COOKIE, REFRESH_COOKIE, TestApp, spawn_app};
 
@@ -65,15 +64,7 @@ async fn signing_in_sets_both_cookies_and_returns_to_next() {
     }
 
     // The cookies are what the Auth service would set: the service accepts them.
-    let me: Value = app
-        .get("/api/me")
-        .header(header::COOKIE, cookie_header(&response))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_json(&cookie_header(&response)).await;
     assert_eq!(me["username"], "dev-alice");
     assert_eq!(me["first_name"], "Alice");
     assert_eq!(me["is_staff"], true);

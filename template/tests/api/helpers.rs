@@ -116,6 +116,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The JSON of `GET /api/me` sent with the raw `Cookie` header `cookies`.
+    pub(crate) async fn me_json(&self, cookies: &str) -> Value {
+        self.get("/api/me")
+            .header(header::COOKIE, cookies)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
     /// Every row of `users`.
     pub(crate) async fn users(&self) -> Vec<users::Model> {
         users::Entity::find().all(&self.db).await.expect("query")
