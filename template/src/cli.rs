@@ -5,11 +5,7 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
 use crate::{
-    auth::{
-        UserClaims,
-        mint::{Lifetimes, mint_pair},
-        token::TokenValidator,
-    },
+    auth::{UserClaims, mint::mint_pair, token::TokenValidator},
     settings::Settings,
     startup::{Application, connect},
 };
@@ -144,11 +140,7 @@ fn mint_token(settings: &Settings, args: MintArgs) -> anyhow::Result<()> {
         is_staff: args.staff,
         is_superuser: args.superuser,
     };
-    let lifetimes = Lifetimes {
-        access: std::time::Duration::from_secs(settings.dev_login.access_token_lifetime_secs),
-        refresh: std::time::Duration::from_secs(settings.dev_login.refresh_token_lifetime_secs),
-    };
-    let tokens = mint_pair(&settings.auth, &claims, lifetimes)?;
+    let tokens = mint_pair(&settings.auth, &claims, settings.dev_login.lifetimes())?;
     let auth = &settings.auth;
     println!(
         "Cookie: {}={}; {}={}",

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::auth::{
-    AuthSettings, UserClaims,
+    AuthSettings, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
     mint::{Lifetimes, mint_pair},
 };
 
@@ -38,11 +38,8 @@ pub struct DevLogin {
 impl DevLogin {
     /// Development login for `auth`, minting tokens that live `lifetimes`.
     #[must_use]
-    pub fn new(auth: AuthSettings, access: Duration, refresh: Duration) -> Self {
-        Self {
-            auth,
-            lifetimes: Lifetimes { access, refresh },
-        }
+    pub fn new(auth: AuthSettings, lifetimes: Lifetimes) -> Self {
+        Self { auth, lifetimes }
     }
 
     /// `GET|POST /dev/login/` and `POST /dev/logout/`.
@@ -165,11 +162,13 @@ fn session_cookie(name: &str, value: String, lifetime: Duration, secure: bool) -
 /// The limits the token validator enforces, checked up front for a clear message.
 fn check(claims: &UserClaims) -> Result<(), &'static str> {
     let too_long = |value: &str, max: usize| value.chars().count() > max;
-    if claims.username.is_empty() || too_long(&claims.username, 150) {
+    if claims.username.is_empty() || too_long(&claims.username, MAX_USERNAME_CHARS) {
         Err("The username must be 1 to 150 characters.")
-    } else if claims.email.is_empty() || too_long(&claims.email, 254) {
+    } else if claims.email.is_empty() || too_long(&claims.email, MAX_EMAIL_CHARS) {
         Err("The e-mail must be 1 to 254 characters.")
-    } else if too_long(&claims.first_name, 150) || too_long(&claims.last_name, 150) {
+    } else if too_long(&claims.first_name, MAX_NAME_CHARS)
+        || too_long(&claims.last_name, MAX_NAME_CHARS)
+    {
         Err("Names must be at most 150 characters.")
     } else {
         Ok(())
@@ -212,10 +211,10 @@ signs you in as whoever you type. It is refused outside the <code>local</code> a
         page,
         r#"<form method="post" action="/dev/login/">
 <input type="hidden" name="next" value="{next}">
-<label>Username (the Auth service's user_uuid) <input type="text" name="username" value="dev-user" required maxlength="150"></label>
-<label>E-mail <input type="email" name="email" value="dev-user@example.com" required maxlength="254"></label>
-<label>First name <input type="text" name="first_name" value="Dev" maxlength="150"></label>
-<label>Last name <input type="text" name="last_name" value="User" maxlength="150"></label>
+<label>Username (the Auth service's user_uuid) <input type="text" name="username" value="dev-user" required maxlength="{MAX_USERNAME_CHARS}"></label>
+<label>E-mail <input type="email" name="email" value="dev-user@example.com" required maxlength="{MAX_EMAIL_CHARS}"></label>
+<label>First name <input type="text" name="first_name" value="Dev" maxlength="{MAX_NAME_CHARS}"></label>
+<label>Last name <input type="text" name="last_name" value="User" maxlength="{MAX_NAME_CHARS}"></label>
 <label><input type="checkbox" name="is_staff"> Staff</label>
 <label><input type="checkbox" name="is_superuser"> Superuser</label>
 <button type="submit">Sign in</button>

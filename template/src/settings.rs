@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::auth::{AuthSettings, ClaimNames, KeySource};
+use crate::auth::{AuthSettings, ClaimNames, KeySource, mint::Lifetimes};
 
 /// The secret shipped in `config/local.toml` and `config/test.toml`. Anyone can
 /// read it in the repository, so every other environment refuses it.
@@ -100,6 +100,17 @@ pub struct DevLoginSettings {
     pub access_token_lifetime_secs: u64,
     /// Lifetime of minted refresh tokens, in seconds (SimpleJWT: 86400).
     pub refresh_token_lifetime_secs: u64,
+}
+
+impl DevLoginSettings {
+    /// Lifetimes of the tokens the development login and `mint-token` mint.
+    #[must_use]
+    pub fn lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            access: Duration::from_secs(self.access_token_lifetime_secs),
+            refresh: Duration::from_secs(self.refresh_token_lifetime_secs),
+        }
+    }
 }
 
 /// `[server]`.

@@ -198,11 +198,7 @@ fn routes(
         )
         .at("/docs", make_sync(move |_| Html(swagger_ui.clone())));
     if settings.dev_login.enabled {
-        let dev = DevLogin::new(
-            settings.auth.clone(),
-            Duration::from_secs(settings.dev_login.access_token_lifetime_secs),
-            Duration::from_secs(settings.dev_login.refresh_token_lifetime_secs),
-        );
+        let dev = DevLogin::new(settings.auth.clone(), settings.dev_login.lifetimes());
         app = app.nest("/dev", dev.routes());
     }
     let app = app

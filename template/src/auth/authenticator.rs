@@ -63,14 +63,8 @@ impl Authenticator {
     /// Builds the authenticator; fails only when the configured key is unusable.
     pub fn new(settings: AuthSettings, store: Arc<dyn UserStore>) -> Result<Self, KeyError> {
         let validator = TokenValidator::new(&settings)?;
-        let cache = moka::sync::Cache::builder()
-            .max_capacity(settings.user_cache_capacity)
-            .time_to_live(settings.user_cache_ttl)
-            .build();
-        let tokens = moka::sync::Cache::builder()
-            .max_capacity(settings.user_cache_capacity)
-            .time_to_live(settings.user_cache_ttl)
-            .build();
+        let cache = bounded_cache(&settings);
+        let tokens = bounded_cache(&settings);
         let allowed_origins = std::iter::once(&settings.own_url)
             .chain(&settings.trusted_origins)
             .map(|url| url.origin().ascii_serialization())
@@ -213,4 +207,15 @@ impl Authenticator {
         }
         Ok((access, Credential::Cookie))
     }
+}
+
+/// A cache bounded and expiring as `auth.user_cache_*` say.
+fn bounded_cache<V>(settings: &AuthSettings) -> moka::sync::Cache<String, V>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    moka::sync::Cache::builder()
+        .max_capacity(settings.user_cache_capacity)
+        .time_to_live(settings.user_cache_ttl)
+        .build()
 }

@@ -50,7 +50,10 @@ pub use extract::{
     BEARER_SCHEME, CurrentUser, ErrorBody, Protected, SignedIn, StaffUser, SuperUser,
 };
 pub use middleware::AuthMiddleware;
-pub use store::{AuthUser, StoreError, StoreFuture, UserClaims, UserStore};
+pub use store::{
+    AuthUser, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, StoreError, StoreFuture,
+    UserClaims, UserStore,
+};
 
 /// Checked authentication settings (see `[auth]` in `config/default.toml`).
 #[derive(Debug, Clone)]

@@ -5,6 +5,14 @@ use std::{future::Future, pin::Pin};
 
 use serde::Serialize;
 
+/// Longest `username` accepted, in characters (Django's `auth_user` column,
+/// mirrored by the `users` table).
+pub const MAX_USERNAME_CHARS: usize = 150;
+/// Longest `email` accepted, in characters.
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest first or last name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 150;
+
 /// The user facts an access token carries, after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserClaims {

@@ -18,12 +18,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
-use super::{AuthSettings, KeySource, UserClaims};
-
-/// Maximum lengths of the user columns (Django's `auth_user`).
-const MAX_USERNAME: usize = 150;
-const MAX_EMAIL: usize = 254;
-const MAX_NAME: usize = 150;
+use super::{
+    AuthSettings, KeySource, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
+};
 
 /// Why a request is anonymous. Logged in one line; never contains the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,15 +208,15 @@ impl TokenValidator {
 
     fn user_claims(&self, claims: &Map<String, Value>) -> Result<UserClaims, Rejection> {
         let names = &self.settings.names;
-        let username = required_string(claims, &names.username, MAX_USERNAME)?;
+        let username = required_string(claims, &names.username, MAX_USERNAME_CHARS)?;
         if username.trim().is_empty() {
             return Err(Rejection::InvalidClaim(names.username.clone()));
         }
         Ok(UserClaims {
             username,
-            email: required_string(claims, &names.email, MAX_EMAIL)?,
-            first_name: optional_string(claims, &names.first_name, MAX_NAME)?,
-            last_name: optional_string(claims, &names.last_name, MAX_NAME)?,
+            email: required_string(claims, &names.email, MAX_EMAIL_CHARS)?,
+            first_name: optional_string(claims, &names.first_name, MAX_NAME_CHARS)?,
+            last_name: optional_string(claims, &names.last_name, MAX_NAME_CHARS)?,
             is_staff: required_bool(claims, &names.is_staff)?,
             is_superuser: required_bool(claims, &names.is_superuser)?,
         })
