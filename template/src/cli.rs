@@ -105,8 +105,18 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::CheckConfig => {
             let auth = &settings.auth;
             // Loading the key is the one check that settings parsing leaves to start-up.
-            TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
-            println!("environment:   {}", settings.environment.name());
+{% if key_source == "jwks" %}            let validator =
+                TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
+            // The keys the service will start with: fetch them once to show they come.
+            if let Some(jwks) = validator.jwks() {
+                let keys = jwks
+                    .refresh()
+                    .await
+                    .context("cannot load the JWKS of `auth.jwks_url`")?;
+                println!("jwks:          {keys} usable signing key(s)");
+            }
+{% else %}            TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
+{% endif %}            println!("environment:   {}", settings.environment.name());
             println!(
                 "listen:        {}:{}",
                 settings.server.host, settings.server.port

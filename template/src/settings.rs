@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::auth::{AuthSettings, ClaimNames, KeySource, mint::Lifetimes};
+use crate::auth::{AuthSettings, ClaimNames, {% if key_source == "jwks" %}JwksSettings, {% endif %}KeySource, mint::Lifetimes};
 
 /// The secret shipped in `config/local.toml` and `config/test.toml`. Anyone can
 /// read it in the repository, so every other environment refuses it.
@@ -184,7 +184,11 @@ struct RawAuth {
     algorithms: Vec<String>,
     secret: Option<SecretString>,
     public_key_file: Option<PathBuf>,
-    issuer: Option<String>,
+{% if key_source == "jwks" %}    jwks_url: Option<String>,
+    jwks_refresh_secs: u64,
+    jwks_min_refresh_interval_secs: u64,
+    jwks_timeout_secs: u64,
+{% endif %}    issuer: Option<String>,
     audience: Option<String>,
     leeway_secs: u64,
     token_type_claim: String,
@@ -366,7 +370,16 @@ impl RawAuth {
         self.claims.validate()?;
 
         let algorithms = parse_algorithms(&self.algorithms)?;
-        let key = key_source(environment, &algorithms, self.secret, self.public_key_file)?;
+{% if key_source == "jwks" %}        let jwks = self.jwks_settings()?;
+        let key = key_source(
+            environment,
+            &algorithms,
+            self.secret,
+            self.public_key_file,
+            jwks,
+        )?;
+{% else %}        let key = key_source(environment, &algorithms, self.secret, self.public_key_file)?;
+{% endif %}
 
         Ok(AuthSettings {
             login_url,
@@ -391,7 +404,33 @@ impl RawAuth {
     }
 }
 
-impl ClaimNames {
+{% if key_source == "jwks" %}impl RawAuth {
+    /// `auth.jwks_*`, when `auth.jwks_url` is set.
+    fn jwks_settings(&self) -> Result<Option<JwksSettings>, SettingsError> {
+        let Some(url) = self.jwks_url.as_deref().filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let url = absolute_http_url("auth.jwks_url", url)?;
+        let seconds = |key: &str, secs: u64| {
+            if secs == 0 {
+                Err(SettingsError::new(key, "must be at least 1"))
+            } else {
+                Ok(Duration::from_secs(secs))
+            }
+        };
+        Ok(Some(JwksSettings {
+            url,
+            refresh_interval: seconds("auth.jwks_refresh_secs", self.jwks_refresh_secs)?,
+            min_refresh_interval: seconds(
+                "auth.jwks_min_refresh_interval_secs",
+                self.jwks_min_refresh_interval_secs,
+            )?,
+            timeout: seconds("auth.jwks_timeout_secs", self.jwks_timeout_secs)?,
+        }))
+    }
+}
+
+{% endif %}impl ClaimNames {
     fn validate(&self) -> Result<(), SettingsError> {
         for (key, value) in [
             ("auth.claims.username", &self.username),
@@ -499,8 +538,17 @@ fn key_source(
     algorithms: &[Algorithm],
     secret: Option<SecretString>,
     public_key_file: Option<PathBuf>,
-) -> Result<KeySource, SettingsError> {
+{% if key_source == "jwks" %}    jwks: Option<JwksSettings>,
+{% endif %}) -> Result<KeySource, SettingsError> {
     if is_hmac(algorithms[0]) {
+{% if key_source == "jwks" %}        // A JWKS holds public keys; `oct` keys from a URL are refused anyway.
+        if jwks.is_some() {
+            return Err(SettingsError::new(
+                "auth.jwks_url",
+                "is set, but auth.algorithms are HS*: a JWKS publishes public keys; set auth.algorithms to the Auth service's (e.g. RS256) or unset auth.jwks_url",
+            ));
+        }
+{% endif %}
         let secret = secret
             .filter(|s| !s.expose_secret().is_empty())
             .ok_or_else(|| {
@@ -526,12 +574,29 @@ fn key_source(
         }
         Ok(KeySource::Secret(secret))
     } else {
-        let path = public_key_file.ok_or_else(|| {
+{% if key_source == "jwks" %}        let path = match (public_key_file, jwks) {
+            (None, Some(jwks)) => return Ok(KeySource::Jwks(jwks)),
+            (Some(_), Some(_)) => {
+                return Err(SettingsError::new(
+                    "auth.jwks_url",
+                    "and auth.public_key_file are both set; set only one",
+                ));
+            }
+            (Some(path), None) => path,
+            (None, None) => {
+                return Err(SettingsError::new(
+                    "auth.jwks_url",
+                    "is required for public-key algorithms (set APP__AUTH__JWKS_URL, or auth.public_key_file)",
+                ));
+            }
+        };
+{% else %}        let path = public_key_file.ok_or_else(|| {
             SettingsError::new(
                 "auth.public_key_file",
-                "is required for public-key algorithms",
+                "is required for public-key algorithms (set APP__AUTH__PUBLIC_KEY_FILE)",
             )
         })?;
+{% endif %}
         let pem = std::fs::read(&path).map_err(|e| {
             SettingsError::new(
                 "auth.public_key_file",

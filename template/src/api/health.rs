@@ -1,21 +1,29 @@
 //! Probes for orchestrators and load balancers.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+{% if key_source == "jwks" %}use std::sync::Arc;
+
+{% endif %}use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use sea_orm::DatabaseConnection;
 
-use super::ApiTags;
+use super::ApiTags;{% if key_source == "jwks" %}
+use crate::auth::Jwks;{% endif %}
 
 /// `/health/*`.
 #[derive(Debug)]
 pub struct HealthApi {
     db: DatabaseConnection,
-}
+{% if key_source == "jwks" %}    /// The Auth service's keys, when they come from `auth.jwks_url`.
+    jwks: Option<Arc<Jwks>>,
+{% endif %}}
 
 impl HealthApi {
-    pub(super) fn new(db: DatabaseConnection) -> Self {
+{% if key_source == "jwks" %}    pub(super) fn new(db: DatabaseConnection, jwks: Option<Arc<Jwks>>) -> Self {
+        Self { db, jwks }
+    }
+{% else %}    pub(super) fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-}
+{% endif %}}
 
 /// A probe's answer.
 #[derive(Debug, Object)]
@@ -26,10 +34,10 @@ struct Status {
 
 #[derive(Debug, ApiResponse)]
 enum ReadyResponse {
-    /// Ready to serve: the database answers.
+    /// Ready to serve: the database answers{% if key_source == "jwks" %} and the signing keys are loaded{% endif %}.
     #[oai(status = 200)]
     Ready(Json<Status>),
-    /// Not ready: the database does not answer.
+    /// Not ready: the database does not answer{% if key_source == "jwks" %}, or the signing keys have not been fetched yet{% endif %}.
     #[oai(status = 503)]
     NotReady(Json<Status>),
 }
@@ -49,11 +57,18 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// Answers 200 when the database answers a ping, 503 otherwise, so a load
+    /// Answers 200 when the database answers a ping{% if key_source == "jwks" %} and the Auth service's
+    /// signing keys have been fetched (with `auth.jwks_url`){% endif %}, 503 otherwise, so a load
     /// balancer sends traffic only to replicas that can serve it.
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self) -> ReadyResponse {
-        match self.db.ping().await {
+{% if key_source == "jwks" %}        // Without keys every user would be anonymous: not a state to route to.
+        if self.jwks.as_ref().is_some_and(|jwks| !jwks.is_ready()) {
+            return ReadyResponse::NotReady(Json(Status {
+                status: "signing keys unavailable".to_owned(),
+            }));
+        }
+{% endif %}        match self.db.ping().await {
             Ok(()) => ReadyResponse::Ready(Json(Status {
                 status: "ok".to_owned(),
             })),

@@ -33,7 +33,7 @@ pub fn all(
     authenticator: &Arc<Authenticator>,
 ) -> (health::HealthApi, me::MeApi, users::UsersApi) {
     (
-        health::HealthApi::new(db.clone()),
+        health::HealthApi::new(db.clone(){% if key_source == "jwks" %}, authenticator.jwks().cloned(){% endif %}),
         me::MeApi,
         users::UsersApi::new(db.clone(), Arc::clone(authenticator)),
     )

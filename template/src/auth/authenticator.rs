@@ -43,7 +43,10 @@ pub struct Authenticator {
     /// Tokens that passed validation, keyed by the whole token: a session sends
     /// the same access token for minutes, and only its exact bytes hit here, so
     /// repeated requests skip the signature check and claim parsing safely.
-    /// `exp` is still checked on every hit.
+    /// `exp` is still checked on every hit.{% if key_source == "jwks" %} A token verified with a key that
+    /// the Auth service has since withdrawn from its JWKS stays accepted until
+    /// this entry expires (`auth.user_cache_ttl_secs`) or the token does; a
+    /// rotation withdraws a key only after its tokens have expired anyway.{% endif %}
     tokens: moka::sync::Cache<String, Arc<ValidToken>>,
     /// Users whose row is known to match what their token said last time.
     cache: moka::sync::Cache<String, Arc<AuthUser>>,
@@ -85,7 +88,13 @@ impl Authenticator {
         &self.settings
     }
 
-    /// Forgets what is cached about `username`, so that the next request
+{% if key_source == "jwks" %}    /// The JWKS the keys come from, when `auth.jwks_url` is the key source.
+    #[must_use]
+    pub fn jwks(&self) -> Option<&Arc<super::Jwks>> {
+        self.validator.jwks()
+    }
+
+{% endif %}    /// Forgets what is cached about `username`, so that the next request
     /// re-reads the row (call it after changing `is_active`).
     pub fn forget(&self, username: &str) {
         self.cache.invalidate(username);
@@ -112,7 +121,7 @@ impl Authenticator {
             Ok(found) => found,
             Err(reason) => return Outcome::Anonymous(reason),
         };
-        let valid = match self.validate(token) {
+        let valid = match self.validate(token){% if key_source == "jwks" %}.await{% endif %} {
             Ok(valid) => valid,
             Err(reason) => return Outcome::Anonymous(reason),
         };
@@ -148,7 +157,7 @@ impl Authenticator {
     }
 
     /// Validates `token`, or finds it among the tokens that validated before.
-    fn validate(&self, token: &str) -> Result<Arc<ValidToken>, Rejection> {
+    {% if key_source == "jwks" %}async {% endif %}fn validate(&self, token: &str) -> Result<Arc<ValidToken>, Rejection> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
@@ -159,7 +168,7 @@ impl Authenticator {
             self.tokens.invalidate(token);
             return Err(Rejection::Expired);
         }
-        let valid = Arc::new(self.validator.validate(token)?);
+        let valid = Arc::new(self.validator.validate(token){% if key_source == "jwks" %}.await{% endif %}?);
         self.tokens.insert(token.to_owned(), Arc::clone(&valid));
         Ok(valid)
     }

@@ -31,7 +31,8 @@
 mod authenticator;
 mod csrf;
 mod extract;
-mod middleware;
+{% if key_source == "jwks" %}pub mod jwks;
+{% endif %}mod middleware;
 pub mod mint;
 mod redirect;
 mod store;
@@ -49,7 +50,8 @@ pub use extract::{
     ACCESS_COOKIE_NAME_PLACEHOLDER, ACCESS_COOKIE_SCHEME, AuthFailure, Authenticated,
     BEARER_SCHEME, CurrentUser, ErrorBody, Protected, SignedIn, StaffUser, SuperUser,
 };
-pub use middleware::AuthMiddleware;
+{% if key_source == "jwks" %}pub use jwks::{Jwks, JwksSettings, Refresher};
+{% endif %}pub use middleware::AuthMiddleware;
 pub use store::{
     AuthUser, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, StoreError, StoreFuture,
     UserClaims, UserStore,
@@ -103,7 +105,10 @@ pub enum KeySource {
     Secret(SecretString),
     /// The Auth service's PEM public key (SimpleJWT's `VERIFYING_KEY`).
     PublicKeyPem(Vec<u8>),
-}
+{% if key_source == "jwks" %}    /// The Auth service's JSON Web Key Set (SimpleJWT's `JWK_URL`), fetched
+    /// and refreshed in the background.
+    Jwks(JwksSettings),
+{% endif %}}
 
 /// Names of the custom claims (`[auth.claims]`).
 #[derive(Debug, Clone, Deserialize)]

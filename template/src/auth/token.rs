@@ -5,20 +5,24 @@
 //!   token's `alg` header only has to be on it. `none` is never accepted, and a
 //!   public key can never be used as an HMAC secret because HS* and public-key
 //!   algorithms cannot be configured together.
-//! - The key is fixed by the settings: `kid`, `jku`, `x5u` and `jwk` headers are
+{% if key_source == "jwks" %}//! - A fixed key (`auth.secret`, `auth.public_key_file`) ignores the `kid`,
+//!   `jku`, `x5u` and `jwk` headers. With `auth.jwks_url`, `kid` selects among
+//!   the keys fetched from that URL and nothing else ([`super::jwks`]).
+{% else %}//! - The key is fixed by the settings: `kid`, `jku`, `x5u` and `jwk` headers are
 //!   ignored and never cause a fetch.
-//! - `exp` is required; `exp`, `nbf`, `iat` of the wrong JSON type reject the token.
+{% endif %}//! - `exp` is required; `exp`, `nbf`, `iat` of the wrong JSON type reject the token.
 //! - `token_type` must equal the access value, so a refresh token (same key,
 //!   one-day lifetime) is not accepted in its place; `jti` must be present.
 //! - User claims have strict types: `"false"` is not a boolean.
 
-use std::{collections::HashSet, fmt};
+use std::{collections::HashSet, fmt{% if key_source == "jwks" %}, sync::Arc{% endif %}};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
-use super::{
+{% if key_source == "jwks" %}use super::jwks::Jwks;
+{% endif %}use super::{
     AuthSettings, KeySource, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
 };
 
@@ -55,7 +59,11 @@ pub enum Rejection {
     Inactive,
     /// A cookie-authenticated unsafe request from an untrusted origin.
     CsrfFailed,
-}
+{% if key_source == "jwks" %}    /// No key of the JWKS has the token's `kid` and fits its algorithm.
+    UnknownKey,
+    /// No JWKS has been loaded yet.
+    KeysUnavailable,
+{% endif %}}
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,7 +83,9 @@ impl fmt::Display for Rejection {
             Self::InvalidClaim(claim) => write!(f, "invalid claim `{claim}`"),
             Self::Inactive => f.write_str("user is inactive"),
             Self::CsrfFailed => f.write_str("CSRF check failed"),
-        }
+{% if key_source == "jwks" %}            Self::UnknownKey => f.write_str("no JWKS key for the token's kid and algorithm"),
+            Self::KeysUnavailable => f.write_str("signing keys not loaded yet (JWKS unavailable)"),
+{% endif %}        }
     }
 }
 
@@ -98,7 +108,7 @@ impl ValidToken {
 
 /// Verifies access tokens and extracts the user claims.
 pub struct TokenValidator {
-    key: DecodingKey,
+    key: {% if key_source == "jwks" %}Key{% else %}DecodingKey{% endif %},
     validation: Validation,
     settings: ClaimSettings,
 }
@@ -112,7 +122,15 @@ impl fmt::Debug for TokenValidator {
     }
 }
 
-struct ClaimSettings {
+{% if key_source == "jwks" %}/// What signatures are checked with.
+enum Key {
+    /// `auth.secret` or `auth.public_key_file`.
+    Fixed(DecodingKey),
+    /// The keys fetched from `auth.jwks_url`.
+    Jwks(Arc<Jwks>),
+}
+
+{% endif %}struct ClaimSettings {
     token_type_claim: String,
     access_token_type: String,
     jti_claim: String,
@@ -122,24 +140,12 @@ struct ClaimSettings {
 /// The key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot use the configured key: {0}")]
-pub struct KeyError(String);
+pub struct KeyError(pub(super) String);
 
 impl TokenValidator {
     /// Builds the validator from checked settings.
     pub fn new(settings: &AuthSettings) -> Result<Self, KeyError> {
         let family = settings.algorithms[0];
-        let key = match &settings.key {
-            KeySource::Secret(secret) => {
-                DecodingKey::from_secret(secret.expose_secret().as_bytes())
-            }
-            KeySource::PublicKeyPem(pem) => match family {
-                Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
-                Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-                _ => DecodingKey::from_rsa_pem(pem),
-            },
-        }
-        .map_err(|e| KeyError(e.to_string()))?;
-
         let mut validation = Validation::new(family);
         validation.algorithms.clone_from(&settings.algorithms);
         validation.leeway = settings.leeway_secs;
@@ -159,6 +165,12 @@ impl TokenValidator {
         }
         validation.required_spec_claims = required;
 
+{% if key_source == "jwks" %}        let key = match &settings.key {
+            KeySource::Jwks(jwks) => Key::Jwks(Arc::new(Jwks::new(jwks, &validation)?)),
+            fixed => Key::Fixed(fixed_key(fixed, family)?),
+        };
+{% else %}        let key = fixed_key(&settings.key, family)?;
+{% endif %}
         Ok(Self {
             key,
             validation,
@@ -171,19 +183,40 @@ impl TokenValidator {
         })
     }
 
-    /// Validates `token` and returns the user claims it carries.
+{% if key_source == "jwks" %}    /// The JWKS the keys come from, when `auth.jwks_url` is the key source.
+    #[must_use]
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        match &self.key {
+            Key::Jwks(jwks) => Some(jwks),
+            Key::Fixed(_) => None,
+        }
+    }
+
+    /// Validates `token` and returns the user claims it carries. Waits for a
+    /// JWKS refresh when the token names a key not seen yet.
+    pub async fn validate(&self, token: &str) -> Result<ValidToken, Rejection> {
+        let claims = match &self.key {
+            Key::Fixed(key) => decode(token, key, &self.validation)?,
+            Key::Jwks(jwks) => jwks.decode(token).await?,
+        };
+        self.accept(&claims)
+    }
+{% else %}    /// Validates `token` and returns the user claims it carries.
     pub fn validate(&self, token: &str) -> Result<ValidToken, Rejection> {
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
-            .map_err(|e| rejection(e.kind()))?;
-        let claims = data.claims;
-        self.check_simplejwt_claims(&claims)?;
+        let claims = decode(token, &self.key, &self.validation)?;
+        self.accept(&claims)
+    }
+{% endif %}
+    /// The checks after the signature's: SimpleJWT's claims, then the user's.
+    fn accept(&self, claims: &Map<String, Value>) -> Result<ValidToken, Rejection> {
+        self.check_simplejwt_claims(claims)?;
         // `decode` has checked that `exp` is present and an unsigned integer.
         let exp = claims
             .get("exp")
             .and_then(Value::as_u64)
             .ok_or_else(|| Rejection::InvalidClaim("exp".to_owned()))?;
         Ok(ValidToken {
-            claims: self.user_claims(&claims)?,
+            claims: self.user_claims(claims)?,
             valid_until: exp.saturating_add(self.validation.leeway),
         })
     }
@@ -223,7 +256,34 @@ impl TokenValidator {
     }
 }
 
-fn rejection(kind: &ErrorKind) -> Rejection {
+/// The key of `auth.secret` or `auth.public_key_file`.
+fn fixed_key(source: &KeySource, family: Algorithm) -> Result<DecodingKey, KeyError> {
+    match source {
+        KeySource::Secret(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+        KeySource::PublicKeyPem(pem) => match family {
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+            _ => DecodingKey::from_rsa_pem(pem),
+        },
+{% if key_source == "jwks" %}        KeySource::Jwks(_) => {
+            return Err(KeyError("a JWKS URL is not a fixed key".to_owned()));
+        }
+{% endif %}    }
+    .map_err(|e| KeyError(e.to_string()))
+}
+
+/// Verifies the signature of `token` with `key` and its registered claims.
+pub(super) fn decode(
+    token: &str,
+    key: &DecodingKey,
+    validation: &Validation,
+) -> Result<Map<String, Value>, Rejection> {
+    jsonwebtoken::decode::<Map<String, Value>>(token, key, validation)
+        .map(|data| data.claims)
+        .map_err(|e| rejection(e.kind()))
+}
+
+pub(super) fn rejection(kind: &ErrorKind) -> Rejection {
     match kind {
         ErrorKind::InvalidSignature => Rejection::BadSignature,
         ErrorKind::InvalidAlgorithm

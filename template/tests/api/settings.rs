@@ -52,7 +52,10 @@ fn the_development_secret_is_refused_outside_local_and_test() {
     let error = Settings::load_with_overrides(
         &Environment::named("production"),
         Path::new("config"),
-        &[("auth.secret", DEVELOPMENT_SECRET)],
+        &[
+{% if key_source != "shared_secret" %}            ("auth.algorithms", "HS256"),
+{% endif %}            ("auth.secret", DEVELOPMENT_SECRET),
+        ],
     )
     .unwrap_err()
     .to_string();
@@ -63,11 +66,14 @@ fn the_development_secret_is_refused_outside_local_and_test() {
 }
 
 #[test]
-fn production_without_a_secret_is_refused() {
+fn production_without_a_key_is_refused() {
     let error = Settings::load_for(&Environment::named("production"), Path::new("config"))
         .unwrap_err()
         .to_string();
-    assert!(error.contains("`auth.secret`"), "{error}");
+    assert!(
+        error.contains("`{% if key_source == "shared_secret" %}auth.secret{% elsif key_source == "public_key" %}auth.public_key_file{% else %}auth.jwks_url{% endif %}`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -75,10 +81,13 @@ fn production_with_a_real_secret_is_accepted() {
     Settings::load_with_overrides(
         &Environment::named("production"),
         Path::new("config"),
-        &[(
-            "auth.secret",
-            "a-real-secret-from-the-auth-service-0123456789",
-        )],
+        &[
+{% if key_source != "shared_secret" %}            ("auth.algorithms", "HS256"),
+{% endif %}            (
+                "auth.secret",
+                "a-real-secret-from-the-auth-service-0123456789",
+            ),
+        ],
     )
     .unwrap();
 }

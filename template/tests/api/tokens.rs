@@ -324,7 +324,7 @@ async fn kid_jku_x5u_and_jwk_headers_do_not_choose_the_key() {
         "alg": "HS256",
         "typ": "JWT",
         "kid": "../../dev/null",
-        "jku": "http://127.0.0.1:9/jwks.json",
+        "jku": "http://127.0.0.1:9/keys.json",
         "x5u": "http://127.0.0.1:9/cert.pem",
         "jwk": {"kty": "oct", "k": B64.encode(attacker_key)},
     });
