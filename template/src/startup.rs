@@ -19,7 +19,9 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api,
-    auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, token::KeyError},
+    auth::{
+        ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, {% if key_source == "jwks" %}Jwks, Refresher, {% endif %}token::KeyError,
+    },
     dev_login::DevLogin,
     models::users::DbUserStore,
     pages,
@@ -62,7 +64,10 @@ pub struct Application {
     db: DatabaseConnection,
     authenticator: Arc<Authenticator>,
     shutdown_timeout: Duration,
-}
+{% if key_source == "jwks" %}    /// Keeps the JWKS fresh; stops when the application is dropped (after
+    /// `run_until` returns).
+    _jwks_refresher: Option<Refresher>,
+{% endif %}}
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,7 +97,10 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let store = Arc::new(DbUserStore::new(db.clone()));
         let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
-        let endpoint = routes(&settings, &db, &authenticator);
+{% if key_source == "jwks" %}        // Started before the listener binds, and never awaited: the service
+        // serves (anonymously, not ready) while the Auth service is unreachable.
+        let jwks_refresher = authenticator.jwks().map(Jwks::spawn_refresher);
+{% endif %}        let endpoint = routes(&settings, &db, &authenticator);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let acceptor = TcpListener::bind(address.clone())
@@ -118,7 +126,8 @@ impl Application {
             db,
             authenticator,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
-        })
+{% if key_source == "jwks" %}            _jwks_refresher: jwks_refresher,
+{% endif %}        })
     }
 
     /// The port actually bound (useful with port 0).

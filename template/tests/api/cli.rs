@@ -9,7 +9,10 @@ fn production() -> Command {
     let mut command = service();
     command
         .env("APP_ENV", "production")
-        .env("APP__AUTH__SECRET", my_secret());
+{% if key_source != "shared_secret" %}        // The production default is the Auth service's public key; these
+        // tests are about the secret.
+        .env("APP__AUTH__ALGORITHMS", "HS256")
+{% endif %}        .env("APP__AUTH__SECRET", my_secret());
     command
 }
 
