@@ -222,7 +222,9 @@ fn routes(
 /// Opens the pool, retrying an unreachable database 1, 2, 4, 8, 8… seconds apart.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, StartupError> {
     let url = settings.url.expose_secret();
+{%- if database == "sqlite" %}
     create_sqlite_dir(url);
+{%- endif %}
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(settings.max_connections)
@@ -251,6 +253,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     }
 }
 
+{% if database == "sqlite" -%}
 /// SQLite creates the file (`mode=rwc`) but not its folder: create that.
 fn create_sqlite_dir(url: &str) {
     let Some(path) = url.strip_prefix("sqlite://") else {
@@ -264,6 +267,7 @@ fn create_sqlite_dir(url: &str) {
     }
 }
 
+{% endif -%}
 /// Completes on SIGTERM (orchestrators) or Ctrl-C (people).
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -31,6 +31,13 @@ impl MigrationTrait for Migration {
                     .col(boolean(Users::IsActive).default(true))
                     .col(timestamp_with_time_zone(Users::DateJoined))
                     .col(timestamp_with_time_zone(Users::UpdatedAt))
+{%- if database == "mysql" %}
+                    // MySQL compares text case-insensitively by default, which
+                    // would make the users `Alice` and `alice` one row: a binary
+                    // collation keeps usernames (and claim changes) exact.
+                    .character_set("utf8mb4")
+                    .collate("utf8mb4_bin")
+{%- endif %}
                     .to_owned(),
             )
             .await

@@ -2,26 +2,15 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    sea_query::{Expr, OnConflict, Query},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
+pub use super::upsert::{SYNC_STATEMENTS, upsert_from_claims};
 use crate::{
     auth::{AuthUser, StoreError, StoreFuture, UserClaims, UserStore},
     entities::users::{self, Column},
 };
-
-/// The columns the token owns: overwritten when the claims change.
-const CLAIM_COLUMNS: [Column; 5] = [
-    Column::Email,
-    Column::FirstName,
-    Column::LastName,
-    Column::IsStaff,
-    Column::IsSuperuser,
-];
 
 /// [`UserStore`] on the service's database.
 #[derive(Debug, Clone)]
@@ -46,73 +35,6 @@ impl UserStore for DbUserStore {
                 .map_err(|e| StoreError(Box::new(e)))
         })
     }
-}
-
-/// Makes the row of `claims.username` hold `claims` in one statement:
-///
-/// ```sql
-/// INSERT INTO users (...) VALUES (...)
-/// ON CONFLICT (username) DO UPDATE SET email = excluded.email, ...
-///   WHERE users.email <> excluded.email OR ...
-/// RETURNING *
-/// ```
-///
-/// The unique index makes concurrent first requests for one user race-free:
-/// exactly one inserts, the others update (or find nothing to change). The
-/// `WHERE` makes unchanged claims write nothing; that statement returns no row,
-/// and the row is then read with a `SELECT` (only on a cold cache).
-pub async fn upsert_from_claims(
-    db: &impl ConnectionTrait,
-    claims: &UserClaims,
-) -> Result<users::Model, DbErr> {
-    let now = Utc::now();
-    let differs =
-        |column: Column| Expr::col((users::Entity, column)).ne(Expr::col(("excluded", column)));
-    let [first, rest @ ..] = CLAIM_COLUMNS;
-    let changed = rest
-        .into_iter()
-        .fold(differs(first), |any, column| any.or(differs(column)));
-    let statement = Query::insert()
-        .into_table(users::Entity)
-        .columns([
-            Column::Username,
-            Column::Email,
-            Column::FirstName,
-            Column::LastName,
-            Column::IsStaff,
-            Column::IsSuperuser,
-            Column::IsActive,
-            Column::DateJoined,
-            Column::UpdatedAt,
-        ])
-        .values([
-            claims.username.clone().into(),
-            claims.email.clone().into(),
-            claims.first_name.clone().into(),
-            claims.last_name.clone().into(),
-            claims.is_staff.into(),
-            claims.is_superuser.into(),
-            true.into(),
-            now.into(),
-            now.into(),
-        ])
-        .map_err(|e| DbErr::Custom(e.to_string()))?
-        .on_conflict(
-            OnConflict::column(Column::Username)
-                .update_columns(CLAIM_COLUMNS)
-                .update_column(Column::UpdatedAt)
-                .action_and_where(changed)
-                .to_owned(),
-        )
-        .returning_all()
-        .to_owned();
-
-    if let Some(row) = db.query_one(&statement).await? {
-        return users::Model::from_query_result(&row, "");
-    }
-    find_by_username(db, &claims.username)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("user {} vanished", claims.username)))
 }
 
 /// The user called `username`, if any.

@@ -1,0 +1,66 @@
+//! The upsert that keeps a user's row in step with the claims of their token,
+//! for MySQL and MariaDB: `INSERT … ON DUPLICATE KEY UPDATE`, then a `SELECT`,
+//! because MySQL has no `RETURNING` and no `WHERE` on the update.
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use super::users::find_by_username;
+use crate::{auth::UserClaims, entities::users};
+
+/// Statements [`upsert_from_claims`] sends for a new user or changed claims:
+/// the upsert and the `SELECT` that reads the row back.
+pub const SYNC_STATEMENTS: usize = 2;
+
+/// Inserts the user, or updates the columns the token owns.
+///
+/// MySQL evaluates the `SET` list left to right, each assignment seeing the
+/// ones before it, so `updated_at` comes first and compares the old values with
+/// the new ones. When nothing differs every column is set to its own value, and
+/// MySQL writes nothing (0 affected rows). The unique index on `username` makes
+/// concurrent first requests race-free: one inserts, the others update.
+/// `VALUES(col)` is understood by MySQL and MariaDB alike.
+const UPSERT: &str = "\
+INSERT INTO users
+    (username, email, first_name, last_name, is_staff, is_superuser, is_active, date_joined, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)
+ON DUPLICATE KEY UPDATE
+    updated_at = IF(
+        email <> VALUES(email) OR first_name <> VALUES(first_name)
+            OR last_name <> VALUES(last_name) OR is_staff <> VALUES(is_staff)
+            OR is_superuser <> VALUES(is_superuser),
+        VALUES(updated_at),
+        updated_at
+    ),
+    email = VALUES(email),
+    first_name = VALUES(first_name),
+    last_name = VALUES(last_name),
+    is_staff = VALUES(is_staff),
+    is_superuser = VALUES(is_superuser)";
+
+/// Makes the row of `claims.username` hold `claims`: [`UPSERT`], then the row
+/// is read back.
+pub async fn upsert_from_claims(
+    db: &impl ConnectionTrait,
+    claims: &UserClaims,
+) -> Result<users::Model, DbErr> {
+    let now = Utc::now();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::MySql,
+        UPSERT,
+        [
+            claims.username.clone().into(),
+            claims.email.clone().into(),
+            claims.first_name.clone().into(),
+            claims.last_name.clone().into(),
+            claims.is_staff.into(),
+            claims.is_superuser.into(),
+            now.into(),
+            now.into(),
+        ],
+    );
+    db.execute_raw(statement).await?;
+    find_by_username(db, &claims.username)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("user {} vanished", claims.username)))
+}
