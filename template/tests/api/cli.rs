@@ -2,7 +2,10 @@
 
 use std::process::Command;
 
-use crate::helpers::spawn_app;
+use crate::{
+    database::{TestDatabase, UNREACHABLE_URL},
+    helpers::spawn_app,
+};
 
 /// The binary in the production environment, with a real secret.
 fn production() -> Command {
@@ -24,7 +27,7 @@ fn failure_of(command: &mut Command) -> String {
 }
 
 /// The service's binary, run in the package folder (where `config/` is).
-fn service() -> Command {
+pub(crate) fn service() -> Command {
     let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (key, _) in std::env::vars() {
@@ -58,10 +61,7 @@ fn an_unreachable_database_at_start_up_is_retried_then_reported_in_one_line() {
     let output = service()
         .env("APP_ENV", "test")
         .env("APP__SERVER__PORT", "0")
-        .env(
-            "APP__DATABASE__URL",
-            "sqlite:///proc/no-such-dir/db.sqlite?mode=rwc",
-        )
+        .env("APP__DATABASE__URL", UNREACHABLE_URL)
         .env("APP__DATABASE__CONNECT_RETRIES", "1")
         .output()
         .unwrap();
@@ -164,19 +164,15 @@ fn my_secret() -> String {
     "a-production-secret-that-is-long-enough-0123456789".to_owned()
 }
 
-#[test]
-fn sigterm_shuts_the_service_down_gracefully() {
+#[tokio::test]
+async fn sigterm_shuts_the_service_down_gracefully() {
     use std::io::{BufRead, BufReader};
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("db.sqlite").display()
-    );
+    let database = TestDatabase::create().await;
     let mut child = service()
         .env("APP_ENV", "test")
         .env("APP__SERVER__PORT", "0")
-        .env("APP__DATABASE__URL", url)
+        .env("APP__DATABASE__URL", database.url())
         .env("APP__LOG__FILTER", "info")
         .stdout(std::process::Stdio::piped())
         .spawn()

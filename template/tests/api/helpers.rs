@@ -22,6 +22,8 @@ use reqwest::{RequestBuilder, Response, header};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
 
+use crate::database::TestDatabase;
+
 /// Login page and own origin of every test app: SPEC's example.
 pub(crate) const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
 pub(crate) const OWN_URL: &str = "http://svc.localhost:8001";
@@ -36,7 +38,8 @@ pub(crate) struct TestApp {
     /// SQL statements the app has sent since start (migrations excluded).
     pub(crate) statements: Arc<AtomicUsize>,
     pub(crate) client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    /// Dropped last: the database goes away with the app.
+    _database: TestDatabase,
 }
 
 /// The app with the test settings.
@@ -50,10 +53,9 @@ pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         telemetry::init(&settings.log);
     }
-    let dir = tempfile::tempdir().expect("temporary folder");
+    let database = TestDatabase::create().await;
     let mut settings = settings;
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-    settings.database.url = url.into();
+    settings.database.url = database.url().to_owned().into();
 
     let mut db = connect(&settings.database).await.expect("database");
     Migrator::up(&db, None).await.expect("migrations");
@@ -79,7 +81,7 @@ pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client"),
-        _dir: dir,
+        _database: database,
     }
 }
 

@@ -6,12 +6,14 @@
 
 mod cli;
 mod csrf;
+mod database;
 mod dev_login;
 mod health;
 mod helpers;
 {% if key_source == "jwks" %}mod jwks;
 {% endif %}mod openapi;
-mod redirect;
+{% if database != "sqlite" %}mod replicas;
+{% endif %}mod redirect;
 mod settings;
 mod tokens;
 mod users;

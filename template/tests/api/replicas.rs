@@ -1,0 +1,193 @@
+//! What a database server adds to SQLite's story: several replicas of the
+//! service on one database (SECURITY-CHECKLIST 18 across processes), and a
+//! server that goes away and comes back (20, recovery).
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{Database, EntityTrait, PaginatorTrait};
+use tokio::{
+    io::copy_bidirectional,
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+use {{crate_name}}::{entities::users, startup::Application};
+
+use crate::{
+    cli::service,
+    database::TestDatabase,
+    helpers::{access_token, cookie_pair, test_settings},
+};
+
+/// The service's binary serving on a random port, killed when dropped.
+struct Replica {
+    child: Child,
+    port: u16,
+}
+
+impl Replica {
+    /// Starts the binary on `database_url`, without migrating (the test has).
+    fn start(database_url: &str) -> Self {
+        let mut child = service()
+            .env("APP_ENV", "test")
+            .env("APP__SERVER__PORT", "0")
+            .env("APP__DATABASE__URL", database_url)
+            .env("APP__DATABASE__MIGRATE_ON_START", "false")
+            .env("APP__LOG__FILTER", "info")
+            .env("APP__LOG__FORMAT", "json")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the service starts");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let port = stdout
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let line: serde_json::Value = serde_json::from_str(&line).ok()?;
+                (line["fields"]["message"] == "listening")
+                    .then(|| line["fields"]["port"].as_u64())
+                    .flatten()
+            })
+            .and_then(|port| u16::try_from(port).ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!("the replica never said it was listening");
+        };
+        Self { child, port }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// 18, across two processes: each replica has its own pool, so the race is
+// settled by the database's unique index alone.
+#[tokio::test]
+async fn concurrent_first_requests_across_two_replicas_make_one_row() {
+    let database = TestDatabase::create().await;
+    let db = Database::connect(database.url()).await.expect("database");
+    Migrator::up(&db, None).await.expect("migrations");
+    let replicas = [Replica::start(database.url()), Replica::start(database.url())];
+
+    let client = reqwest::Client::new();
+    let requests = (0..50).map(|i| {
+        let url = format!("http://127.0.0.1:{}/api/me", replicas[i % 2].port);
+        let request = client
+            .get(url)
+            .header(reqwest::header::COOKIE, cookie_pair(&access_token("alice")));
+        async move { request.send().await.map(|response| response.status()) }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|status| matches!(status, Ok(s) if *s == 200)),
+        "{statuses:?}"
+    );
+    assert_eq!(users::Entity::find().count(&db).await.expect("count"), 1);
+}
+
+/// A TCP proxy in front of the database server that can cut every connection
+/// and refuse new ones, as an outage or a failover would.
+struct Proxy {
+    port: u16,
+    up: watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (up, _) = watch::channel(true);
+        let state = up.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut down = state.subscribe();
+                if !*down.borrow_and_update() {
+                    continue; // Dropping `inbound` closes it.
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !up) => {}
+                    }
+                });
+            }
+        });
+        Self { port, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+async fn status(client: &reqwest::Client, url: &str, cookies: Option<&str>) -> u16 {
+    let mut request = client.get(url);
+    if let Some(cookies) = cookies {
+        request = request.header(reqwest::header::COOKIE, cookies);
+    }
+    request.send().await.expect("response").status().as_u16()
+}
+
+// 20: protected routes answer 503 while the server is gone, and the service
+// recovers by itself, without a restart, when it returns.
+#[tokio::test]
+async fn the_service_recovers_by_itself_when_the_database_returns() {
+    let database = TestDatabase::create().await;
+    let mut url = url::Url::parse(database.url()).expect("URL");
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().expect("port")
+    );
+    let proxy = Arc::new(Proxy::start(upstream).await);
+    url.set_port(Some(proxy.port)).expect("port");
+
+    let mut settings = test_settings(&[("database.acquire_timeout_secs", "1")]).expect("settings");
+    settings.database.url = url.to_string().into();
+    let app = Application::build(settings).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let (me, ready, live) = (
+        format!("{base}/api/me"),
+        format!("{base}/api/health/ready"),
+        format!("{base}/api/health/live"),
+    );
+    assert_eq!(status(&client, &me, Some(&cookie_pair(&access_token("alice")))).await, 200);
+
+    proxy.set_up(false);
+    // A user the service has not seen needs the database.
+    let bob = cookie_pair(&access_token("bob"));
+    let response = client
+        .get(&me)
+        .header(reqwest::header::COOKIE, &bob)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(status(&client, &ready, None).await, 503);
+    assert_eq!(status(&client, &live, None).await, 200);
+
+    proxy.set_up(true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(&client, &ready, None).await != 200 {
+        assert!(Instant::now() < deadline, "readiness never recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status(&client, &me, Some(&bob)).await, 200);
+}
