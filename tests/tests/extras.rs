@@ -32,27 +32,64 @@ fn the_dockerfile_builds_the_service_and_runs_it_unprivileged_on_its_port() {
 }
 
 #[test]
-fn the_ci_workflow_is_valid_yaml_running_fmt_clippy_and_tests() {
-    let project = generated("workflow-svc", &[]);
-    let text = std::fs::read_to_string(project.join(".github/workflows/ci.yml")).unwrap();
-    let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("valid YAML");
-    let steps = docs[0]["jobs"]["check"]["steps"]
-        .as_vec()
-        .expect("jobs.check.steps");
-    let commands: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
-    assert_eq!(
-        commands,
-        [
-            "cargo fmt --all --check",
-            "cargo clippy --workspace --all-targets -- -D warnings",
-            "cargo test --workspace",
-        ]
-    );
+fn the_ci_workflow_is_valid_yaml_running_fmt_clippy_and_tests_on_its_database() {
+    for (database, service, test_database_url) in [
+        ("sqlite", None, None),
+        (
+            "postgres",
+            Some("postgres"),
+            Some("postgres://postgres@127.0.0.1:5432/postgres"),
+        ),
+        ("mysql", Some("mariadb"), Some("mysql://root@127.0.0.1:3306")),
+    ] {
+        let project = generated(
+            &format!("workflow-{database}-svc"),
+            &[("database", database)],
+        );
+        let text = std::fs::read_to_string(project.join(".github/workflows/ci.yml")).unwrap();
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("valid YAML");
+        let job = &docs[0]["jobs"]["check"];
+        let steps = job["steps"].as_vec().expect("jobs.check.steps");
+        let commands: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+        assert_eq!(
+            commands,
+            [
+                "cargo fmt --all --check",
+                "cargo clippy --locked --workspace --all-targets -- -D warnings",
+                "cargo test --locked --workspace",
+            ],
+            "{database}"
+        );
+        // GitHub's own `${{ }}` expressions come through Liquid untouched.
+        assert_eq!(
+            docs[0]["concurrency"]["group"].as_str(),
+            Some("${{ github.workflow }}-${{ github.ref }}")
+        );
+        match service {
+            None => assert!(job["services"].is_badvalue(), "{database}: {text}"),
+            Some(service) => {
+                assert!(
+                    job["services"][service]["image"].as_str().is_some(),
+                    "{database}: no {service} service container"
+                );
+                assert_eq!(job["env"]["TEST_DATABASE_URL"].as_str(), test_database_url);
+            }
+        }
+    }
 }
 
 #[test]
 fn env_example_lists_every_setting() {
-    let project = generated("env-svc", &[]);
+    for key_source in ["shared_secret", "public_key", "jwks"] {
+        env_example_lists_every_setting_of(key_source);
+    }
+}
+
+fn env_example_lists_every_setting_of(key_source: &str) {
+    let project = generated(
+        &format!("env-{}-svc", key_source.replace('_', "-")),
+        &[("key_source", key_source)],
+    );
     let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
     let defaults: toml::Table = std::fs::read_to_string(project.join("config/default.toml"))
         .unwrap()
@@ -81,7 +118,10 @@ fn env_example_lists_every_setting() {
             missing.push(name.to_owned());
         }
     }
-    assert!(missing.is_empty(), ".env.example lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "{key_source}: .env.example lacks {missing:?}"
+    );
 }
 
 #[test]

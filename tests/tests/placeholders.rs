@@ -36,6 +36,87 @@ fn every_placeholder_can_be_defined_on_the_command_line() {
     assert!(read(&project, "Cargo.toml").contains(r#"description = "Orders of the shop""#));
 }
 
+/// Files of the choices not taken: the other backends' variants of the files
+/// that differ per database, and JWKS code outside the `jwks` key source.
+fn choice_files(project: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![project.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.contains(".postgres.") || name.contains(".mysql.") || name.contains("jwks") {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_database_choice_compiles_in_one_driver_and_leaves_nothing_of_the_others() {
+    for (database, url, driver, others) in [
+        (
+            "sqlite",
+            "sqlite://data/db-choice-svc.db?mode=rwc",
+            "sqlx-sqlite",
+            ["sqlx-postgres", "sqlx-mysql"],
+        ),
+        (
+            "postgres",
+            "postgres://postgres@127.0.0.1:5432/db_choice_svc",
+            "sqlx-postgres",
+            ["sqlx-sqlite", "sqlx-mysql"],
+        ),
+        (
+            "mysql",
+            "mysql://root@127.0.0.1:3306/db_choice_svc",
+            "sqlx-mysql",
+            ["sqlx-sqlite", "sqlx-postgres"],
+        ),
+    ] {
+        let (output, project) = try_generate("db-choice-svc", &[("database", database)]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(read(&project, "config/default.toml").contains(&format!(r#"url = "{url}""#)));
+        let manifests = read(&project, "Cargo.toml") + &read(&project, "migration/Cargo.toml");
+        assert!(manifests.contains(driver), "{database}");
+        for other in others {
+            assert!(!manifests.contains(other), "{database}: {other} in a manifest");
+        }
+        assert!(choice_files(&project).is_empty(), "{database}: {:?}", choice_files(&project));
+        let upsert = read(&project, "src/models/upsert.rs");
+        assert_eq!(upsert.contains("ON DUPLICATE KEY"), database == "mysql");
+        assert_eq!(project.join("tests/api/replicas.rs").exists(), database != "sqlite");
+    }
+}
+
+#[test]
+fn jwks_code_exists_only_for_the_jwks_key_source() {
+    for key_source in ["shared_secret", "public_key", "jwks"] {
+        let (output, project) = try_generate("key-choice-svc", &[("key_source", key_source)]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let jwks = key_source == "jwks";
+        assert_eq!(project.join("src/auth/jwks.rs").exists(), jwks, "{key_source}");
+        for file in ["Cargo.toml", "config/default.toml", "src/auth/mod.rs", "src/settings.rs"] {
+            assert_eq!(
+                read(&project, file).to_lowercase().contains("jwks"),
+                jwks,
+                "{key_source}: {file}"
+            );
+        }
+    }
+}
+
 #[test]
 fn own_url_defaults_to_localhost_on_the_port() {
     let (output, project) = try_generate("port-svc", &[("port", "8181")]);
@@ -85,6 +166,8 @@ fn bad_values_stop_generation_with_a_message_naming_them() {
             "org.breakthesystem.jwt.access",
             "must differ from access_cookie",
         ),
+        ("database", "mongodb", "is not one of"),
+        ("key_source", "x509", "is not one of"),
     ] {
         let name = "bad-svc";
         let (output, project) = try_generate(name, &[(key, value)]);

@@ -1,0 +1,121 @@
+//! Every supported combination of `database` × `key_source`: generated without
+//! a prompt, no Liquid left, formatted, lint-clean, built from the shipped
+//! `Cargo.lock` (`--locked`), and its own test suite passes. The PostgreSQL and
+//! MySQL variants' suites run against the real servers on 127.0.0.1.
+//!
+//! All nine share one target folder; variants of one database share the same
+//! dependency graph (see `hooks/pre.rhai`), so after the first of each only the
+//! service's own crates are rebuilt.
+
+use std::process::Command;
+
+use template_tests::{cargo, generate, leftover_liquid, shared_target_dir};
+
+const KEY_SOURCES: [&str; 3] = ["shared_secret", "public_key", "jwks"];
+
+/// Generates `database` × every key source and checks each.
+fn check_variants(database: &str) {
+    for key_source in KEY_SOURCES {
+        let name = format!("{database}-{}-svc", key_source.replace('_', "-"));
+        let project = generate(
+            &name,
+            &[("database", database), ("key_source", key_source)],
+        );
+
+        let leftovers = leftover_liquid(&project);
+        assert!(
+            leftovers.is_empty(),
+            "{name}: Liquid left over:\n{}",
+            leftovers.join("\n")
+        );
+        cargo(&project, ["fmt", "--all", "--check"]);
+        cargo(
+            &project,
+            [
+                "clippy",
+                "--locked",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        );
+        cargo(&project, ["test", "--locked", "--workspace"]);
+    }
+}
+
+#[test]
+fn sqlite_variants_are_clean_and_pass_their_own_tests() {
+    check_variants("sqlite");
+}
+
+#[test]
+fn postgres_variants_are_clean_and_pass_their_own_tests_on_the_real_server() {
+    check_variants("postgres");
+    assert_no_test_databases_left("postgres");
+}
+
+#[test]
+fn mysql_variants_are_clean_and_pass_their_own_tests_on_the_real_server() {
+    check_variants("mysql");
+    assert_no_test_databases_left("mysql");
+}
+
+/// Databases named like the generated tests' own (`test_<uuid>`) on the local
+/// server of `database`, read with its command-line client.
+fn test_databases(database: &str) -> Vec<String> {
+    let output = match database {
+        "postgres" => Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-At", "-c"])
+            .arg("SELECT datname FROM pg_database WHERE datname ~ '^test_[0-9a-f]{32}$'")
+            .output(),
+        _ => Command::new("mysql")
+            .args(["-h", "127.0.0.1", "-u", "root", "-N", "-e"])
+            .arg("SHOW DATABASES WHERE `Database` REGEXP '^test_[0-9a-f]{32}$'")
+            .output(),
+    }
+    .expect("run the database client");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each generated test drops the database it created, pass or fail.
+fn assert_no_test_databases_left(database: &str) {
+    let left = test_databases(database);
+    assert!(left.is_empty(), "{database}: test databases left: {left:?}");
+}
+
+/// The server variants' tests really use the server: pointed at a port where
+/// no server listens, they fail, saying which server they wanted.
+#[test]
+fn server_variants_fail_their_tests_without_the_server() {
+    for (database, unreachable, expected) in [
+        (
+            "postgres",
+            "postgres://postgres@127.0.0.1:1/postgres",
+            "PostgreSQL at postgres://postgres@127.0.0.1:1/postgres",
+        ),
+        (
+            "mysql",
+            "mysql://root@127.0.0.1:1",
+            "MySQL at mysql://root@127.0.0.1:1",
+        ),
+    ] {
+        let name = format!("{database}-no-server-svc");
+        let project = generate(&name, &[("database", database)]);
+        let output = Command::new("cargo")
+            .args(["test", "--locked", "--test", "api", "users::"])
+            .current_dir(&project)
+            .env("CARGO_TARGET_DIR", shared_target_dir())
+            .env("TEST_DATABASE_URL", unreachable)
+            .output()
+            .expect("run cargo test");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{database}: passed without a server");
+        assert!(stdout.contains(expected), "{database}:\n{stdout}");
+    }
+}
