@@ -269,30 +269,46 @@ fn create_sqlite_dir(url: &str) {
 
 {% endif -%}
 /// Completes on SIGTERM (orchestrators) or Ctrl-C (people).
-async fn shutdown_signal() {
-    let ctrl_c = async {
+///
+/// The handlers are installed here, before the service says it is listening:
+/// a signal that arrives at once must not meet the default action, which ends
+/// the process without a graceful shutdown.
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
+    #[cfg(unix)]
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .inspect_err(|error| tracing::error!(%error, "cannot listen for {name}"))
+                .ok()
+        };
+        (
+            install(SignalKind::terminate(), "SIGTERM"),
+            install(SignalKind::interrupt(), "SIGINT"),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            () = received(terminate.as_mut()) => {},
+            () = received(interrupt.as_mut()) => {},
+        }
+        #[cfg(not(unix))]
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
+}
+
+/// Completes when `signal` arrives; never, when it could not be installed.
+#[cfg(unix)]
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
