@@ -5,7 +5,6 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Stdio},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -44,9 +43,9 @@ impl Replica {
             .stdout(Stdio::piped())
             .spawn()
             .expect("the service starts");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let port = stdout
-            .lines()
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let port = lines
+            .by_ref()
             .map_while(Result::ok)
             .find_map(|line| {
                 let line: serde_json::Value = serde_json::from_str(&line).ok()?;
@@ -59,6 +58,8 @@ impl Replica {
             let _ = child.kill();
             panic!("the replica never said it was listening");
         };
+        // Keep reading its log, so that it never writes to a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         Self { child, port }
     }
 }
@@ -153,7 +154,7 @@ async fn the_service_recovers_by_itself_when_the_database_returns() {
         url.host_str().expect("host"),
         url.port().expect("port")
     );
-    let proxy = Arc::new(Proxy::start(upstream).await);
+    let proxy = Proxy::start(upstream).await;
     url.set_port(Some(proxy.port)).expect("port");
 
     let mut settings = test_settings(&[("database.acquire_timeout_secs", "1")]).expect("settings");
