@@ -2,7 +2,9 @@
 //! `TEST_DATABASE_URL` names (default [`DEFAULT_SERVER_URL`]) under a unique
 //! name, and dropped when the test ends, whether it passed or not.
 
-use sea_orm::{ConnectionTrait, Database};
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database};
 
 /// The server the tests use unless `TEST_DATABASE_URL` says otherwise: a local
 /// PostgreSQL that trusts local connections, as in CI.
@@ -24,7 +26,11 @@ impl TestDatabase {
         let server_url =
             std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let server = Database::connect(&server_url).await.unwrap_or_else(|error| {
+        // sqlx retries a refused connection until the acquire timeout: keep a
+        // missing server's failure quick.
+        let mut options = ConnectOptions::new(&server_url);
+        options.acquire_timeout(Duration::from_secs(5));
+        let server = Database::connect(options).await.unwrap_or_else(|error| {
             panic!("PostgreSQL at {server_url} (set TEST_DATABASE_URL): {error}")
         });
         server
