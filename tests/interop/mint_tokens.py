@@ -1,11 +1,20 @@
 """Mint tokens the way the Auth service does, with the real SimpleJWT.
 
-Usage: python mint_tokens.py [SIGNING_KEY]   (or SIMPLEJWT_SIGNING_KEY in the env)
+Usage:
+  python mint_tokens.py [SIGNING_KEY]    HS256 (SimpleJWT's default) with a shared
+                                         key (or SIMPLEJWT_SIGNING_KEY in the env)
+  SIMPLEJWT_ALGORITHM=RS256 python mint_tokens.py
+                                         RS256 with a fresh RSA key pair: an Auth
+                                         service that publishes its key as a JWKS
 
 Prints one JSON object: `valid` {access, refresh}, `expired_access`,
-`refresh_as_access`, `other_key` {access, refresh}, `no_uuid` {access, refresh}
-and `claims` (the custom claims of `valid`). No database is touched: the user is
-never saved and the blacklist app is not installed.
+`refresh_as_access`, `other_key` {access, refresh} (signed with another key of
+the same algorithm), `no_uuid` {access, refresh} and `claims` (the custom claims
+of `valid`). With RS256 it also holds `jwks`, a JSON Web Key Set with the
+verifying key (kid "auth-service") after an unrelated RSA key (kid "unrelated"),
+so that a kid-less token has to be matched against more than one key. The
+private keys are never printed. No database is touched: the user is never saved
+and the blacklist app is not installed.
 """
 
 import json
@@ -16,9 +25,50 @@ import uuid
 from datetime import timedelta
 
 import django
+import jwt  # PyJWT, which SimpleJWT signs with
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from jwt.algorithms import RSAAlgorithm
 
-SIGNING_KEY = sys.argv[1] if len(sys.argv) > 1 else os.environ["SIMPLEJWT_SIGNING_KEY"]
+ALGORITHM = os.environ.get("SIMPLEJWT_ALGORITHM", "HS256")
+
+
+def rsa_key_pair():
+    """A private key in PEM (SimpleJWT's `SIGNING_KEY`) and its public key."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return pem, private_key.public_key()
+
+
+def public_pem(public_key):
+    """The public key in PEM (SimpleJWT's `VERIFYING_KEY`)."""
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def jwk(public_key, kid):
+    """The public key as the Auth service's JWKS endpoint publishes it."""
+    key = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    key.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return key
+
+
+if ALGORITHM == "HS256":
+    SIGNING_KEY = sys.argv[1] if len(sys.argv) > 1 else os.environ["SIMPLEJWT_SIGNING_KEY"]
+    VERIFYING_KEY = ""  # SimpleJWT's default: HS* verifies with SIGNING_KEY
+    OTHER_SIGNING_KEY = secrets.token_urlsafe(40)
+elif ALGORITHM == "RS256":
+    SIGNING_KEY, PUBLIC_KEY = rsa_key_pair()
+    VERIFYING_KEY = public_pem(PUBLIC_KEY)
+    OTHER_SIGNING_KEY, _ = rsa_key_pair()
+else:
+    sys.exit(f"SIMPLEJWT_ALGORITHM: {ALGORITHM!r} is neither HS256 nor RS256")
 
 # The Auth service's settings, reduced to what SimpleJWT reads; everything not
 # named here keeps SimpleJWT's defaults (5-minute access, 1-day refresh, ...).
@@ -30,7 +80,11 @@ settings.configure(
     ],
     USE_TZ=True,
     SECRET_KEY=secrets.token_urlsafe(40),  # Django's own; SimpleJWT signs with SIGNING_KEY
-    SIMPLE_JWT={"SIGNING_KEY": SIGNING_KEY, "ALGORITHM": "HS256"},
+    SIMPLE_JWT={
+        "ALGORITHM": ALGORITHM,
+        "SIGNING_KEY": SIGNING_KEY,
+        "VERIFYING_KEY": VERIFYING_KEY,
+    },
 )
 django.setup()
 
@@ -102,7 +156,7 @@ expired.set_iat(at_time=an_hour_ago)
 expired.set_exp(from_time=an_hour_ago)
 
 # Same claims, signed by an Auth service configured with another key.
-other_backend = TokenBackend("HS256", secrets.token_urlsafe(40))
+other_backend = TokenBackend(ALGORITHM, OTHER_SIGNING_KEY)
 other_key = {
     "access": other_backend.encode(valid.access_token.payload),
     "refresh": other_backend.encode(valid.payload),
@@ -126,6 +180,18 @@ assert simplejwt_accepts(tokens["valid"]["access"])
 assert simplejwt_accepts(tokens["no_uuid"]["access"])
 for rejected in (tokens["expired_access"], tokens["refresh_as_access"], other_key["access"]):
     assert not simplejwt_accepts(rejected)
+
+if ALGORITHM == "RS256":
+    # The unrelated key comes first: a service that tried only the first key
+    # of the set would refuse every valid token.
+    _, unrelated = rsa_key_pair()
+    tokens["jwks"] = {"keys": [jwk(unrelated, "unrelated"), jwk(PUBLIC_KEY, "auth-service")]}
+
+    # SimpleJWT sets no `kid`, so the service cannot pick the key by its id.
+    assert "kid" not in jwt.get_unverified_header(tokens["valid"]["access"])
+    # The published key is the one SimpleJWT verifies with.
+    published = RSAAlgorithm.from_jwk(tokens["jwks"]["keys"][1])
+    assert public_pem(published) == VERIFYING_KEY
 
 json.dump(tokens, sys.stdout)
 print()

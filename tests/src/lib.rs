@@ -230,6 +230,21 @@ impl Service {
         env: &[(&str, String)],
         log: &Path,
     ) -> Self {
+        let mut service = Self::spawn(project, name, port, env, log);
+        service.wait_until_ready();
+        service
+    }
+
+    /// [`Service::start`] without the wait: for a test that looks at the
+    /// service before it is ready, then calls [`Service::wait_until_ready`].
+    #[must_use]
+    pub fn spawn(
+        project: &Path,
+        name: &str,
+        port: u16,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Self {
         let output = File::create(log).expect("create the service log");
         let mut command = Command::new(shared_target_dir().join("debug").join(name));
         for (key, _) in std::env::vars_os() {
@@ -249,14 +264,12 @@ impl Service {
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("start {name} (was it built?): {e}"));
-        let mut service = Self {
+        Self {
             name: name.to_owned(),
             child,
             port,
             log: log.to_path_buf(),
-        };
-        service.wait_until_ready();
-        service
+        }
     }
 
     /// The port it listens on, on 127.0.0.1.
@@ -271,7 +284,9 @@ impl Service {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn wait_until_ready(&mut self) {
+    /// Waits until `/api/health/ready` answers 200; panics with the output
+    /// when the service exits first or is not ready within [`READY_WITHIN`].
+    pub fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + READY_WITHIN;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the service") {
