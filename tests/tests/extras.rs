@@ -40,7 +40,11 @@ fn the_ci_workflow_is_valid_yaml_running_fmt_clippy_and_tests_on_its_database() 
             Some("postgres"),
             Some("postgres://postgres@127.0.0.1:5432/postgres"),
         ),
-        ("mysql", Some("mariadb"), Some("mysql://root@127.0.0.1:3306")),
+        (
+            "mysql",
+            Some("mariadb"),
+            Some("mysql://root@127.0.0.1:3306"),
+        ),
     ] {
         let project = generated(
             &format!("workflow-{database}-svc"),

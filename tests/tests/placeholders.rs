@@ -47,7 +47,10 @@ fn choice_files(project: &std::path::Path) -> Vec<String> {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if path.is_dir() {
                 stack.push(path);
-            } else if name.contains(".postgres.") || name.contains(".mysql.") || name.contains("jwks") {
+            } else if name.contains(".postgres.")
+                || name.contains(".mysql.")
+                || name.contains("jwks")
+            {
                 found.push(path.display().to_string());
             }
         }
@@ -87,12 +90,22 @@ fn the_database_choice_compiles_in_one_driver_and_leaves_nothing_of_the_others()
         let manifests = read(&project, "Cargo.toml") + &read(&project, "migration/Cargo.toml");
         assert!(manifests.contains(driver), "{database}");
         for other in others {
-            assert!(!manifests.contains(other), "{database}: {other} in a manifest");
+            assert!(
+                !manifests.contains(other),
+                "{database}: {other} in a manifest"
+            );
         }
-        assert!(choice_files(&project).is_empty(), "{database}: {:?}", choice_files(&project));
+        assert!(
+            choice_files(&project).is_empty(),
+            "{database}: {:?}",
+            choice_files(&project)
+        );
         let upsert = read(&project, "src/models/upsert.rs");
         assert_eq!(upsert.contains("ON DUPLICATE KEY"), database == "mysql");
-        assert_eq!(project.join("tests/api/replicas.rs").exists(), database != "sqlite");
+        assert_eq!(
+            project.join("tests/api/replicas.rs").exists(),
+            database != "sqlite"
+        );
     }
 }
 
@@ -106,8 +119,17 @@ fn jwks_code_exists_only_for_the_jwks_key_source() {
             String::from_utf8_lossy(&output.stderr)
         );
         let jwks = key_source == "jwks";
-        assert_eq!(project.join("src/auth/jwks.rs").exists(), jwks, "{key_source}");
-        for file in ["Cargo.toml", "config/default.toml", "src/auth/mod.rs", "src/settings.rs"] {
+        assert_eq!(
+            project.join("src/auth/jwks.rs").exists(),
+            jwks,
+            "{key_source}"
+        );
+        for file in [
+            "Cargo.toml",
+            "config/default.toml",
+            "src/auth/mod.rs",
+            "src/settings.rs",
+        ] {
             assert_eq!(
                 read(&project, file).to_lowercase().contains("jwks"),
                 jwks,

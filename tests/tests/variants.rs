@@ -1,10 +1,10 @@
 //! Every supported combination of `database` × `key_source`: generated without
 //! a prompt, no Liquid left, formatted, lint-clean, built from the shipped
-//! `Cargo.lock` (`--locked`), and its own test suite passes. The PostgreSQL and
-//! MySQL variants' suites run against the real servers on 127.0.0.1.
+//! `Cargo.lock` (`--locked`), and its own test suite passes. The `PostgreSQL` and
+//! `MySQL` variants' suites run against the real servers on 127.0.0.1.
 //!
-//! All nine share one target folder; variants of one database share the same
-//! dependency graph (see `hooks/pre.rhai`), so after the first of each only the
+//! All nine share one target folder. Variants of one database compile the same
+//! dependencies with the same features, so after the first of each only the
 //! service's own crates are rebuilt.
 
 use std::process::Command;
@@ -17,10 +17,7 @@ const KEY_SOURCES: [&str; 3] = ["shared_secret", "public_key", "jwks"];
 fn check_variants(database: &str) {
     for key_source in KEY_SOURCES {
         let name = format!("{database}-{}-svc", key_source.replace('_', "-"));
-        let project = generate(
-            &name,
-            &[("database", database), ("key_source", key_source)],
-        );
+        let project = generate(&name, &[("database", database), ("key_source", key_source)]);
 
         let leftovers = leftover_liquid(&project);
         assert!(
@@ -108,14 +105,23 @@ fn server_variants_fail_their_tests_without_the_server() {
         let name = format!("{database}-no-server-svc");
         let project = generate(&name, &[("database", database)]);
         let output = Command::new("cargo")
-            .args(["test", "--locked", "--test", "api", "users::the_first_request_creates"])
+            .args([
+                "test",
+                "--locked",
+                "--test",
+                "api",
+                "users::the_first_request_creates",
+            ])
             .current_dir(&project)
             .env("CARGO_TARGET_DIR", shared_target_dir())
             .env("TEST_DATABASE_URL", unreachable)
             .output()
             .expect("run cargo test");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(!output.status.success(), "{database}: passed without a server");
+        assert!(
+            !output.status.success(),
+            "{database}: passed without a server"
+        );
         assert!(stdout.contains(expected), "{database}:\n{stdout}");
     }
 }
