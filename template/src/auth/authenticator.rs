@@ -3,7 +3,7 @@
 
 use std::{
     sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use poem::{Request, http::header};
@@ -47,9 +47,9 @@ pub struct Authenticator {
     /// the Auth service has since withdrawn from its JWKS stays accepted until
     /// this entry expires (`auth.user_cache_ttl_secs`) or the token does; a
     /// rotation withdraws a key only after its tokens have expired anyway.{% endif %}
-    tokens: moka::sync::Cache<String, Arc<ValidToken>>,
+    tokens: ExpiringCache<Arc<ValidToken>>,
     /// Users whose row is known to match what their token said last time.
-    cache: moka::sync::Cache<String, Arc<AuthUser>>,
+    cache: ExpiringCache<Arc<AuthUser>>,
     /// `own_url`'s origin and the trusted origins, serialised for comparison.
     allowed_origins: Vec<String>,
 }
@@ -66,8 +66,8 @@ impl Authenticator {
     /// Builds the authenticator; fails only when the configured key is unusable.
     pub fn new(settings: AuthSettings, store: Arc<dyn UserStore>) -> Result<Self, KeyError> {
         let validator = TokenValidator::new(&settings)?;
-        let cache = bounded_cache(&settings);
-        let tokens = bounded_cache(&settings);
+        let cache = ExpiringCache::new(&settings);
+        let tokens = ExpiringCache::new(&settings);
         let allowed_origins = std::iter::once(&settings.own_url)
             .chain(&settings.trusted_origins)
             .map(|url| url.origin().ascii_serialization())
@@ -218,13 +218,40 @@ impl Authenticator {
     }
 }
 
-/// A cache bounded and expiring as `auth.user_cache_*` say.
-fn bounded_cache<V>(settings: &AuthSettings) -> moka::sync::Cache<String, V>
-where
-    V: Clone + Send + Sync + 'static,
-{
-    moka::sync::Cache::builder()
-        .max_capacity(settings.user_cache_capacity)
-        .time_to_live(settings.user_cache_ttl)
-        .build()
+/// A cache bounded and expiring as `auth.user_cache_*` say: at most
+/// `user_cache_capacity` entries, each forgotten `user_cache_ttl` after it was
+/// stored. A TTL of zero turns it off.
+struct ExpiringCache<V> {
+    entries: quick_cache::sync::Cache<String, (Instant, V)>,
+    ttl: Duration,
+}
+
+impl<V: Clone> ExpiringCache<V> {
+    fn new(settings: &AuthSettings) -> Self {
+        let capacity = usize::try_from(settings.user_cache_capacity).unwrap_or(usize::MAX);
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity.max(1)),
+            ttl: settings.user_cache_ttl,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
+        let (stored, value) = self.entries.get(key)?;
+        if stored.elapsed() < self.ttl {
+            Some(value)
+        } else {
+            self.entries.remove(key);
+            None
+        }
+    }
+
+    fn insert(&self, key: String, value: V) {
+        if !self.ttl.is_zero() {
+            self.entries.insert(key, (Instant::now(), value));
+        }
+    }
+
+    fn invalidate(&self, key: &str) {
+        self.entries.remove(key);
+    }
 }
