@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
-use super::users::find_by_username;
+use super::users::read_back;
 use crate::{auth::UserClaims, entities::users};
 
 /// Statements [`upsert_from_claims`] sends for a new user or changed claims:
@@ -60,7 +60,5 @@ pub async fn upsert_from_claims(
         ],
     );
     db.execute_raw(statement).await?;
-    find_by_username(db, &claims.username)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("user {} vanished", claims.username)))
+    read_back(db, &claims.username).await
 }

@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
 };
 
-use super::users::find_by_username;
+use super::users::read_back;
 use crate::{
     auth::UserClaims,
     entities::users::{self, Column},
@@ -88,7 +88,5 @@ pub async fn upsert_from_claims(
     if let Some(row) = db.query_one(&statement).await? {
         return users::Model::from_query_result(&row, "");
     }
-    find_by_username(db, &claims.username)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("user {} vanished", claims.username)))
+    read_back(db, &claims.username).await
 }

@@ -48,6 +48,16 @@ pub async fn find_by_username(
         .await
 }
 
+/// The row of `username`, which an upsert has just written.
+pub(super) async fn read_back(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<users::Model, DbErr> {
+    find_by_username(db, username)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("user {username} vanished")))
+}
+
 /// One page of users, oldest first, and the total number of users.
 pub async fn list(
     db: &DatabaseConnection,

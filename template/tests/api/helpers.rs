@@ -218,6 +218,13 @@ pub(crate) fn claims_with(username: &str, key: &str, value: Value) -> Value {
     claims
 }
 
+/// Asserts `response` is a protected route's answer while the database is
+/// unavailable: 503, with `Retry-After`.
+pub(crate) fn assert_unavailable(response: &Response) {
+    assert_eq!(response.status(), 503, "expected 503, got {response:?}");
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+}
+
 /// Asserts `response` is the anonymous answer of an API request.
 pub(crate) async fn assert_anonymous(response: Response) {
     assert_eq!(response.status(), 401, "expected 401, got {response:?}");

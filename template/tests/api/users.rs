@@ -3,11 +3,13 @@
 //! where the database has no `RETURNING`), none in steady state, one row per user.
 
 use {{crate_name}}::models::users::SYNC_STATEMENTS;
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
-use sea_orm::TransactionTrait;
-
-use crate::helpers::{access_claims, access_token, claims_with, sign, spawn_app, spawn_app_with};
+use crate::helpers::{
+    access_claims, access_token, assert_unavailable, claims_with, sign, spawn_app,
+    spawn_app_with,
+};
 
 #[tokio::test]
 async fn the_first_request_creates_the_user_row_from_the_claims() {
@@ -265,8 +267,7 @@ async fn with_the_database_down_protected_routes_answer_503_and_public_ones_stil
     app.db.close_by_ref().await.unwrap();
 
     let response = app.me_with_cookie(&access_token("alice")).await;
-    assert_eq!(response.status(), 503);
-    assert!(response.headers().contains_key("retry-after"));
+    assert_unavailable(&response);
     assert_eq!(
         app.get("/api/health/live").send().await.unwrap().status(),
         200
@@ -292,8 +293,7 @@ async fn with_the_pool_exhausted_protected_routes_answer_503_not_hang() {
     let transaction = app.db.begin().await.unwrap();
 
     let response = app.me_with_cookie(&access_token("alice")).await;
-    assert_eq!(response.status(), 503);
-    assert!(response.headers().contains_key("retry-after"));
+    assert_unavailable(&response);
     assert_eq!(
         app.get("/api/health/live").send().await.unwrap().status(),
         200
