@@ -6,8 +6,9 @@ use migration::{Migrator, MigratorTrait};
 
 use crate::{
     auth::{UserClaims, mint::mint_pair, token::TokenValidator},
+    db,
     settings::Settings,
-    startup::{Application, connect},
+    startup::Application,
 };
 
 /// Command line of the service. Settings come from `config/` and `APP__…`
@@ -34,7 +35,8 @@ pub enum Command {
     /// Load and check the settings, print a summary (no secrets), and exit.
     CheckConfig,
     /// Mint a token pair with the development secret, as the Auth service would
-    /// (local and test environments only).
+    /// (only where the development secret is the service's key and it listens
+    /// on loopback).
     MintToken(MintArgs),
 }
 
@@ -92,31 +94,27 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     settings.environment.name()
                 );
             }
-            let db = connect(&settings.database).await?;
+            let db = db::connect(&settings.database).await?;
             match action {
-                MigrateAction::Up => Migrator::up(&db, None).await,
+                MigrateAction::Up => db::migrate(&db, &settings.database).await,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await,
                 MigrateAction::Status => Migrator::status(&db).await,
                 MigrateAction::Fresh => Migrator::fresh(&db).await,
             }
-            .context("migration failed")?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "migration failed: {}",
+                    settings.database.redact(&e.to_string())
+                )
+            })?;
         }
         Command::MintToken(args) => mint_token(&settings, args)?,
         Command::CheckConfig => {
             let auth = &settings.auth;
-            // Loading the key is the one check that settings parsing leaves to start-up.
-{% if key_source == "jwks" %}            let validator =
-                TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
-            // The keys the service will start with: fetch them once to show they come.
-            if let Some(jwks) = validator.jwks() {
-                let keys = jwks
-                    .refresh()
-                    .await
-                    .context("cannot load the JWKS of `auth.jwks_url`")?;
-                println!("jwks:          {keys} usable signing key(s)");
-            }
-{% else %}            TokenValidator::new(auth).context("invalid setting `auth.public_key_file`")?;
-{% endif %}            println!("environment:   {}", settings.environment.name());
+            // Loading the keys (and fetching a key set) is the one check that
+            // settings parsing leaves to start-up.
+            let keys = TokenValidator::new(auth)?.keys().check().await?;
+            println!("environment:   {}", settings.environment.name());
             println!(
                 "listen:        {}:{}",
                 settings.server.host, settings.server.port
@@ -128,6 +126,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 auth.access_cookie, auth.refresh_cookie
             );
             println!("algorithms:    {:?}", auth.algorithms);
+            println!("keys:          {keys}");
+            println!("database:      {}", settings.database.url_for_display());
             println!("settings are valid");
         }
     }
@@ -136,12 +136,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 
 /// Prints a token pair as a `Cookie:` header and as a bearer header.
 fn mint_token(settings: &Settings, args: MintArgs) -> anyhow::Result<()> {
-    if !settings.environment.is_development() {
-        bail!(
-            "`mint-token` signs with the development secret; it is refused in environment `{}`",
-            settings.environment.name()
-        );
-    }
+    settings
+        .check_development_signing()
+        .context("`mint-token` is refused")?;
     let claims = UserClaims {
         username: args.username,
         email: args.email,

@@ -1,10 +1,12 @@
 //! Development login: sign in to this service without the Auth service.
 //!
-//! Enabled by `dev_login.enabled` (on in `config/local.toml`), and refused at
-//! start-up in every environment but `local` and `test`, because it lets anyone
-//! sign in as anyone. The local `auth.login_url` points here, so a developer
-//! goes through the same redirect as in production: protected page → login
-//! page → cookies set → back to `next`.
+//! Enabled by `dev_login.enabled` (on in `config/local.toml`). It lets anyone
+//! sign in as anyone, so the settings refuse it unless the service listens on
+//! loopback, `auth.own_url` is on loopback, and its only key is the
+//! development secret, which signs nothing the Auth service's siblings accept.
+//! The local `auth.login_url` points here, so a developer goes through the same
+//! redirect as in production: protected page → login page → cookies set →
+//! back to `next`.
 //!
 //! The page sets the same two cookies the Auth service sets, holding tokens
 //! minted as SimpleJWT mints them ([`crate::auth::mint`]), signed with the
@@ -21,12 +23,56 @@ use poem::{
     web::{Data, Form, Html, Query},
 };
 use serde::Deserialize;
-use url::Url;
+use url::{Position, Url};
 
-use crate::auth::{
-    AuthSettings, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
-    mint::{Lifetimes, mint_pair},
+use crate::{
+    auth::{
+        AuthSettings, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
+        mint::{Lifetimes, mint_pair},
+    },
+    settings::{SettingsError, in_range},
 };
+
+/// `[dev_login]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevLoginSettings {
+    /// Serve `/dev/login/` (see the module's documentation for where).
+    pub enabled: bool,
+    /// Lifetime of minted access tokens, in seconds (SimpleJWT: 300).
+    pub access_token_lifetime_secs: u64,
+    /// Lifetime of minted refresh tokens, in seconds (SimpleJWT: 86400).
+    pub refresh_token_lifetime_secs: u64,
+}
+
+/// Longest lifetime of a minted token: 30 days.
+const MAX_LIFETIME_SECS: u64 = 30 * 24 * 3600;
+
+impl DevLoginSettings {
+    /// Checks the lifetimes' bounds.
+    pub(crate) fn check(self) -> Result<Self, SettingsError> {
+        in_range(
+            "dev_login.access_token_lifetime_secs",
+            self.access_token_lifetime_secs,
+            1..=MAX_LIFETIME_SECS,
+        )?;
+        in_range(
+            "dev_login.refresh_token_lifetime_secs",
+            self.refresh_token_lifetime_secs,
+            1..=MAX_LIFETIME_SECS,
+        )?;
+        Ok(self)
+    }
+
+    /// Lifetimes of the tokens the development login and `mint-token` mint.
+    #[must_use]
+    pub fn lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            access: Duration::from_secs(self.access_token_lifetime_secs),
+            refresh: Duration::from_secs(self.refresh_token_lifetime_secs),
+        }
+    }
+}
 
 /// What the routes need: the auth settings and the token lifetimes.
 #[derive(Debug, Clone)]
@@ -175,16 +221,28 @@ fn check(claims: &UserClaims) -> Result<(), &'static str> {
     }
 }
 
-/// `next` if it points at this service (a local path or an absolute URL on
-/// `own_url`'s origin), else `/`: the login must not become an open redirect.
+/// `next` if it leads to this service, else this service's home page: the
+/// login must not become an open redirect. `next` is resolved against
+/// `own_url` the way a browser resolves a link (tabs and newlines dropped, `\`
+/// read as `/`, `//host` as another host), and only the result's origin counts.
 fn safe_next(auth: &AuthSettings, next: &str) -> String {
-    let local_path = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    if local_path {
-        return next.to_owned();
+    let home = auth.own_url.path().to_owned();
+    let Ok(resolved) = auth.own_url.join(next) else {
+        return home;
+    };
+    if resolved.origin() != auth.own_url.origin() {
+        return home;
     }
-    match Url::parse(next) {
-        Ok(url) if url.origin() == auth.own_url.origin() => url.into(),
-        _ => "/".to_owned(),
+    if Url::parse(next).is_ok() {
+        return resolved.into();
+    }
+    // A relative `next` stays relative, so the browser stays on the host name
+    // it used; but never as `//…`, which a browser reads as another host.
+    let path = &resolved[Position::BeforePath..];
+    if path.starts_with("//") {
+        resolved.into()
+    } else {
+        path.to_owned()
     }
 }
 

@@ -11,7 +11,8 @@
 //!   the [`auth::UserStore`] trait.
 //! - [`api`]: the OpenAPI operations (`/api/...`, spec at `/openapi.json`,
 //!   Swagger UI at `/docs`); [`pages`]: server-rendered HTML.
-//! - [`entities`]: SeaORM table definitions; [`models`]: queries on them.
+//! - [`db`]: connecting and migrating; [`entities`]: SeaORM table definitions;
+//!   [`models`]: queries on them.
 //! - [`error`]: the handlers' error type and its HTTP mapping.
 //! - [`dev_login`]: a development-only sign-in page standing in for the Auth service.
 //! - [`cli`]: `serve`, `migrate`, `mint-token`, `check-config`.
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod db;
 pub mod dev_login;
 pub mod entities;
 pub mod error;

@@ -1,23 +1,34 @@
 //! Server-rendered pages: the browser side of authentication.
 //!
-//! Both pages need a signed-in user: an anonymous browser is sent to the Auth
-//! service's login page and comes back to the page it asked for after signing in.
+//! The home page is for everybody ([`CurrentUser`]); the account page needs a
+//! signed-in user ([`SignedIn`]): an anonymous browser is sent to the Auth
+//! service's login page and comes back to the page it asked for after signing
+//! in. Links are relative, so the pages work under a gateway's path prefix too.
 
 use std::fmt::Write as _;
 
 use poem::{handler, web::Html};
 
-use crate::auth::SignedIn;
+use crate::auth::{CurrentUser, SignedIn};
 
-/// `GET /`: the home page, greeting the signed-in user.
+/// `GET /`: the home page, greeting the signed-in user by name.
 #[handler]
-pub(crate) async fn home(SignedIn(user): SignedIn) -> Html<String> {
-    let name = html_escape::encode_text(user.display_name());
-    page(&format!(
-        r#"<h1>Hello, {name}!</h1>
-<p>You are signed in. See <a href="/me/">your account</a> or explore the API in
-<a href="/docs">Swagger UI</a>.</p>"#
-    ))
+pub(crate) async fn home(CurrentUser(user): CurrentUser) -> Html<String> {
+    match user {
+        Some(user) => {
+            let name = html_escape::encode_text(user.display_name());
+            page(&format!(
+                r#"<h1>Hello, {name}!</h1>
+<p>You are signed in. See <a href="me/">your account</a> or explore the API in
+<a href="docs">Swagger UI</a>.</p>"#
+            ))
+        }
+        None => page(
+            r#"<h1>Hello!</h1>
+<p>You are not signed in. <a href="me/">Sign in</a> to see your account, or
+explore the API in <a href="docs">Swagger UI</a>.</p>"#,
+        ),
+    }
 }
 
 /// `GET /me/`: what this service knows about the signed-in user.
@@ -39,7 +50,7 @@ pub(crate) async fn me(SignedIn(user): SignedIn) -> Html<String> {
         rows
     });
     page(&format!(
-        "<h1>Your account</h1>\n<table>\n{rows}</table>\n<p><a href=\"/\">Home</a></p>"
+        "<h1>Your account</h1>\n<table>\n{rows}</table>\n<p><a href=\"../\">Home</a></p>"
     ))
 }
 

@@ -4,7 +4,6 @@
 
 use std::{future::Future, io, sync::Arc, time::Duration};
 
-use migration::{Migrator, MigratorTrait};
 use poem::{
     EndpointExt, Route, Server,
     endpoint::make_sync,
@@ -14,18 +13,16 @@ use poem::{
     web::Html,
 };
 use poem_openapi::OpenApiService;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
-use secrecy::ExposeSecret;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     api,
-    auth::{
-        ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, {% if key_source == "jwks" %}Jwks, Refresher, {% endif %}token::KeyError,
-    },
+    auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, keys::KeyError},
+    db::{self, ConnectError},
     dev_login::DevLogin,
     models::users::DbUserStore,
     pages,
-    settings::{DatabaseSettings, Settings},
+    settings::Settings,
     telemetry,
 };
 
@@ -33,17 +30,12 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// The database stayed unreachable through all retries.
-    #[error("cannot connect to the database (database.url) after {attempts} attempts: {source}")]
-    Database {
-        /// Attempts made.
-        attempts: u32,
-        /// The last error.
-        source: DbErr,
-    },
-    /// A migration failed.
+    #[error(transparent)]
+    Database(#[from] ConnectError),
+    /// A migration failed; the message has the URL's password taken out.
     #[error("cannot apply database migrations: {0}")]
-    Migration(#[source] DbErr),
-    /// The configured key cannot be used.
+    Migration(String),
+    /// A configured key cannot be used.
     #[error("invalid setting `auth`: {0}")]
     Key(#[from] KeyError),
     /// The address cannot be bound.
@@ -61,13 +53,9 @@ pub struct Application {
     port: u16,
     acceptor: TcpAcceptor,
     endpoint: poem::endpoint::BoxEndpoint<'static>,
-    db: DatabaseConnection,
     authenticator: Arc<Authenticator>,
     shutdown_timeout: Duration,
-{% if key_source == "jwks" %}    /// Keeps the JWKS fresh; stops when the application is dropped (after
-    /// `run_until` returns).
-    _jwks_refresher: Option<Refresher>,
-{% endif %}}
+}
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,11 +69,11 @@ impl Application {
     /// Connects to the database (with retries), applies migrations when
     /// configured to, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = connect(&settings.database).await?;
+        let db = db::connect(&settings.database).await?;
         if settings.database.migrate_on_start {
-            Migrator::up(&db, None)
+            db::migrate(&db, &settings.database)
                 .await
-                .map_err(StartupError::Migration)?;
+                .map_err(|e| StartupError::Migration(settings.database.redact(&e.to_string())))?;
         }
         Self::build_with_db(settings, db).await
     }
@@ -97,10 +85,11 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let store = Arc::new(DbUserStore::new(db.clone()));
         let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
-{% if key_source == "jwks" %}        // Started before the listener binds, and never awaited: the service
-        // serves (anonymously, not ready) while the Auth service is unreachable.
-        let jwks_refresher = authenticator.jwks().map(Jwks::spawn_refresher);
-{% endif %}        let endpoint = routes(&settings, &db, &authenticator);
+        // Background work of the key source (fetching a key set), started
+        // before the listener binds; it stops with the authenticator.
+        authenticator.keys().start();
+        settings.warn_about_development_conveniences();
+        let endpoint = routes(&settings, &db, &authenticator);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let acceptor = TcpListener::bind(address.clone())
@@ -123,23 +112,15 @@ impl Application {
             port,
             acceptor,
             endpoint,
-            db,
             authenticator,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
-{% if key_source == "jwks" %}            _jwks_refresher: jwks_refresher,
-{% endif %}        })
+        })
     }
 
     /// The port actually bound (useful with port 0).
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The application's database connection.
-    #[must_use]
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
     }
 
     /// The application's authenticator.
@@ -219,55 +200,6 @@ fn routes(
     telemetry::trace_requests(app).boxed()
 }
 
-/// Opens the pool, retrying an unreachable database 1, 2, 4, 8, 8… seconds apart.
-pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, StartupError> {
-    let url = settings.url.expose_secret();
-{%- if database == "sqlite" %}
-    create_sqlite_dir(url);
-{%- endif %}
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(settings.max_connections)
-        .min_connections(settings.min_connections)
-        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        // sqlx would log every statement, with its parameters, at info.
-        .sqlx_logging(false);
-
-    let attempts = settings.connect_retries + 1;
-    let mut delay = Duration::from_secs(1);
-    let mut attempt = 1;
-    loop {
-        match Database::connect(options.clone()).await {
-            Ok(db) => return Ok(db),
-            Err(source) if attempt >= attempts => {
-                return Err(StartupError::Database { attempts, source });
-            }
-            Err(error) => {
-                tracing::warn!(%error, attempt, "database unreachable; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(8));
-                attempt += 1;
-            }
-        }
-    }
-}
-
-{% if database == "sqlite" -%}
-/// SQLite creates the file (`mode=rwc`) but not its folder: create that.
-fn create_sqlite_dir(url: &str) {
-    let Some(path) = url.strip_prefix("sqlite://") else {
-        return;
-    };
-    let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
-        && let Err(error) = std::fs::create_dir_all(dir)
-    {
-        tracing::warn!(%error, dir = %dir.display(), "cannot create the SQLite folder");
-    }
-}
-
-{% endif -%}
 /// Completes on SIGTERM (orchestrators) or Ctrl-C (people).
 ///
 /// The handlers are installed here, before the service says it is listening:

@@ -9,7 +9,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response};
 use tracing::Instrument;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-use crate::settings::{LogFormat, LogSettings};
+use crate::settings::log::{LogFormat, LogSettings};
 
 /// Installs the global subscriber. `RUST_LOG` overrides `log.filter`.
 /// Calling it again (as tests do) leaves the first subscriber in place.

@@ -42,10 +42,11 @@ pub fn work_dir() -> PathBuf {
     std::env::temp_dir().join("auth-svc-template-tests")
 }
 
-/// Runs `cargo generate` for `name` with `--define`s; returns its output
-/// and the project folder (which exists only when generation succeeded).
+/// `cargo generate` for `name` with `--define`s into [`work_dir`], as the
+/// README runs it (the sub-template named), with nothing to answer on stdin.
+/// `--silent` is the caller's to add.
 #[must_use]
-pub fn try_generate(name: &str, defines: &[(&str, &str)]) -> (Output, PathBuf) {
+pub fn generate_command(name: &str, defines: &[(&str, &str)]) -> Command {
     tag_cache_folders();
     let dest = work_dir();
     std::fs::create_dir_all(&dest).expect("create the work folder");
@@ -58,23 +59,28 @@ pub fn try_generate(name: &str, defines: &[(&str, &str)]) -> (Output, PathBuf) {
         .arg("generate")
         .arg("--path")
         .arg(repo_root())
-        .args([
-            "--name",
-            name,
-            "--silent",
-            "--no-workspace",
-            "--vcs",
-            "none",
-        ])
+        // The sub-template, named as the README does: no "which one?" prompt.
+        .arg("template")
+        .args(["--name", name, "--no-workspace", "--vcs", "none"])
         .arg("--destination")
-        .arg(&dest);
+        .arg(&dest)
+        // Nothing to answer: a prompt fails at once instead of waiting.
+        .stdin(Stdio::null());
     for (key, value) in defines {
         command.arg("--define").arg(format!("{key}={value}"));
     }
-    let output = command
+    command
+}
+
+/// Runs `cargo generate --silent` for `name` with `--define`s; returns its
+/// output and the project folder (which exists only when generation succeeded).
+#[must_use]
+pub fn try_generate(name: &str, defines: &[(&str, &str)]) -> (Output, PathBuf) {
+    let output = generate_command(name, defines)
+        .arg("--silent")
         .output()
         .expect("run cargo generate (is cargo-generate installed?)");
-    (output, project)
+    (output, work_dir().join(name))
 }
 
 /// Generates `name`, panicking with cargo-generate's output when it fails.

@@ -120,15 +120,15 @@ fn jwks_code_exists_only_for_the_jwks_key_source() {
         );
         let jwks = key_source == "jwks";
         assert_eq!(
-            project.join("src/auth/jwks.rs").exists(),
+            project.join("src/auth/key_source/jwks.rs").exists(),
             jwks,
             "{key_source}"
         );
         for file in [
             "Cargo.toml",
             "config/default.toml",
-            "src/auth/mod.rs",
-            "src/settings.rs",
+            "src/auth/key_source.rs",
+            "src/auth/settings.rs",
         ] {
             assert_eq!(
                 read(&project, file).to_lowercase().contains("jwks"),

@@ -3,60 +3,67 @@
 //! `Cargo.lock` (`--locked`), and its own test suite passes. The `PostgreSQL` and
 //! `MySQL` variants' suites run against the real servers on 127.0.0.1.
 //!
-//! All nine share one target folder. Variants of one database compile the same
-//! dependencies with the same features, so after the first of each only the
-//! service's own crates are rebuilt.
+//! One test per variant; all nine share one target folder. Variants of one
+//! database compile the same dependencies with the same features, so after the
+//! first of each only the service's own crates are rebuilt. (The tests run one
+//! at a time, `--test-threads=1` in scripts/test-all: each drives whole builds.)
 
 use std::process::Command;
 
 use template_tests::{cargo, generate, leftover_liquid, shared_target_dir};
 
-const KEY_SOURCES: [&str; 3] = ["shared_secret", "public_key", "jwks"];
+/// Generates the `database` × `key_source` variant and checks it.
+fn check_variant(database: &str, key_source: &str) {
+    let name = format!("{database}-{}-svc", key_source.replace('_', "-"));
+    let project = generate(&name, &[("database", database), ("key_source", key_source)]);
 
-/// Generates `database` × every key source and checks each.
-fn check_variants(database: &str) {
-    for key_source in KEY_SOURCES {
-        let name = format!("{database}-{}-svc", key_source.replace('_', "-"));
-        let project = generate(&name, &[("database", database), ("key_source", key_source)]);
-
-        let leftovers = leftover_liquid(&project);
-        assert!(
-            leftovers.is_empty(),
-            "{name}: Liquid left over:\n{}",
-            leftovers.join("\n")
-        );
-        cargo(&project, ["fmt", "--all", "--check"]);
-        cargo(
-            &project,
-            [
-                "clippy",
-                "--locked",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        );
-        cargo(&project, ["test", "--locked", "--workspace"]);
+    let leftovers = leftover_liquid(&project);
+    assert!(
+        leftovers.is_empty(),
+        "{name}: Liquid left over:\n{}",
+        leftovers.join("\n")
+    );
+    cargo(&project, ["fmt", "--all", "--check"]);
+    cargo(
+        &project,
+        [
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+    cargo(&project, ["test", "--locked", "--workspace"]);
+    if database != "sqlite" {
+        assert_no_test_databases_left(database);
     }
 }
 
-#[test]
-fn sqlite_variants_are_clean_and_pass_their_own_tests() {
-    check_variants("sqlite");
+/// One test per variant, so that the first failure does not hide the others.
+macro_rules! variant_tests {
+    ($($test:ident: $database:literal, $key_source:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check_variant($database, $key_source);
+            }
+        )*
+    };
 }
 
-#[test]
-fn postgres_variants_are_clean_and_pass_their_own_tests_on_the_real_server() {
-    check_variants("postgres");
-    assert_no_test_databases_left("postgres");
-}
-
-#[test]
-fn mysql_variants_are_clean_and_pass_their_own_tests_on_the_real_server() {
-    check_variants("mysql");
-    assert_no_test_databases_left("mysql");
+variant_tests! {
+    sqlite_shared_secret: "sqlite", "shared_secret";
+    sqlite_public_key: "sqlite", "public_key";
+    sqlite_jwks: "sqlite", "jwks";
+    postgres_shared_secret: "postgres", "shared_secret";
+    postgres_public_key: "postgres", "public_key";
+    postgres_jwks: "postgres", "jwks";
+    mysql_shared_secret: "mysql", "shared_secret";
+    mysql_public_key: "mysql", "public_key";
+    mysql_jwks: "mysql", "jwks";
 }
 
 /// Databases named like the generated tests' own (`test_<uuid>`) on the local

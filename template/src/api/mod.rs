@@ -33,7 +33,7 @@ pub fn all(
     authenticator: &Arc<Authenticator>,
 ) -> (health::HealthApi, me::MeApi, users::UsersApi) {
     (
-        health::HealthApi::new(db.clone(){% if key_source == "jwks" %}, authenticator.jwks().cloned(){% endif %}),
+        health::HealthApi::new(db.clone(), Arc::clone(authenticator)),
         me::MeApi,
         users::UsersApi::new(db.clone(), Arc::clone(authenticator)),
     )

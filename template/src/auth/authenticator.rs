@@ -3,14 +3,18 @@
 
 use std::{
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use poem::{Request, http::header};
 
 use super::{
-    AuthSettings, AuthUser, UserStore, csrf,
-    token::{KeyError, Rejection, TokenValidator, ValidToken},
+    AuthSettings, AuthUser, StoreError, UserStore,
+    cache::ExpiringCache,
+    csrf,
+    key_source::KeySource,
+    keys::KeyError,
+    token::{Rejection, TokenValidator, ValidToken},
 };
 
 /// How the request proved who it is.
@@ -33,6 +37,8 @@ pub(crate) enum Outcome {
     CsrfRejected,
     /// The token is valid but the user store could not be reached.
     Unavailable,
+    /// The token is valid but the user store failed (a bug; it is logged).
+    Failed,
 }
 
 /// Authenticates requests; shared by all requests of one application.
@@ -43,10 +49,10 @@ pub struct Authenticator {
     /// Tokens that passed validation, keyed by the whole token: a session sends
     /// the same access token for minutes, and only its exact bytes hit here, so
     /// repeated requests skip the signature check and claim parsing safely.
-    /// `exp` is still checked on every hit.{% if key_source == "jwks" %} A token verified with a key that
-    /// the Auth service has since withdrawn from its JWKS stays accepted until
-    /// this entry expires (`auth.user_cache_ttl_secs`) or the token does; a
-    /// rotation withdraws a key only after its tokens have expired anyway.{% endif %}
+    /// `exp` is still checked on every hit. A token verified with a key that
+    /// has since been withdrawn stays accepted until this entry expires
+    /// (`auth.user_cache_ttl_secs`) or the token does; a rotation withdraws a
+    /// key only after its tokens have expired anyway.
     tokens: ExpiringCache<Arc<ValidToken>>,
     /// Users whose row is known to match what their token said last time.
     cache: ExpiringCache<Arc<AuthUser>>,
@@ -63,11 +69,11 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    /// Builds the authenticator; fails only when the configured key is unusable.
+    /// Builds the authenticator; fails only when a configured key is unusable.
     pub fn new(settings: AuthSettings, store: Arc<dyn UserStore>) -> Result<Self, KeyError> {
         let validator = TokenValidator::new(&settings)?;
-        let cache = ExpiringCache::new(&settings);
-        let tokens = ExpiringCache::new(&settings);
+        let cache = ExpiringCache::new(settings.user_cache_capacity, settings.user_cache_ttl);
+        let tokens = ExpiringCache::new(settings.user_cache_capacity, settings.user_cache_ttl);
         let allowed_origins = std::iter::once(&settings.own_url)
             .chain(&settings.trusted_origins)
             .map(|url| url.origin().ascii_serialization())
@@ -88,13 +94,13 @@ impl Authenticator {
         &self.settings
     }
 
-{% if key_source == "jwks" %}    /// The JWKS the keys come from, when `auth.jwks_url` is the key source.
+    /// Where the keys that verify tokens come from (readiness, `check-config`).
     #[must_use]
-    pub fn jwks(&self) -> Option<&Arc<super::Jwks>> {
-        self.validator.jwks()
+    pub fn keys(&self) -> &KeySource {
+        self.validator.keys()
     }
 
-{% endif %}    /// Forgets what is cached about `username`, so that the next request
+    /// Forgets what is cached about `username`, so that the next request
     /// re-reads the row (call it after changing `is_active`).
     pub fn forget(&self, username: &str) {
         self.cache.invalidate(username);
@@ -105,7 +111,10 @@ impl Authenticator {
         let outcome = self.try_authenticate(req).await;
         match &outcome {
             // No token at all is the normal anonymous visitor: nothing to report.
-            Outcome::Anonymous(Rejection::NoToken) | Outcome::User(_) | Outcome::Unavailable => {}
+            Outcome::Anonymous(Rejection::NoToken)
+            | Outcome::User(_)
+            | Outcome::Unavailable
+            | Outcome::Failed => {}
             Outcome::Anonymous(reason) => {
                 tracing::info!(%reason, "token rejected; request is anonymous");
             }
@@ -121,7 +130,7 @@ impl Authenticator {
             Ok(found) => found,
             Err(reason) => return Outcome::Anonymous(reason),
         };
-        let valid = match self.validate(token){% if key_source == "jwks" %}.await{% endif %} {
+        let valid = match self.validate(token).await {
             Ok(valid) => valid,
             Err(reason) => return Outcome::Anonymous(reason),
         };
@@ -143,9 +152,13 @@ impl Authenticator {
                         .insert(claims.username.clone(), Arc::clone(&user));
                     user
                 }
-                Err(error) => {
+                Err(error @ StoreError::Unavailable(_)) => {
                     tracing::warn!(%error, "cannot load the user; answering 503");
                     return Outcome::Unavailable;
+                }
+                Err(error @ StoreError::Failed(_)) => {
+                    tracing::error!(%error, "cannot load the user; answering 500");
+                    return Outcome::Failed;
                 }
             },
         };
@@ -157,7 +170,7 @@ impl Authenticator {
     }
 
     /// Validates `token`, or finds it among the tokens that validated before.
-    {% if key_source == "jwks" %}async {% endif %}fn validate(&self, token: &str) -> Result<Arc<ValidToken>, Rejection> {
+    async fn validate(&self, token: &str) -> Result<Arc<ValidToken>, Rejection> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
@@ -168,7 +181,7 @@ impl Authenticator {
             self.tokens.invalidate(token);
             return Err(Rejection::Expired);
         }
-        let valid = Arc::new(self.validator.validate(token){% if key_source == "jwks" %}.await{% endif %}?);
+        let valid = Arc::new(self.validator.validate(token).await?);
         self.tokens.insert(token.to_owned(), Arc::clone(&valid));
         Ok(valid)
     }
@@ -215,43 +228,5 @@ impl Authenticator {
             return Err(Rejection::MissingRefreshCookie);
         }
         Ok((access, Credential::Cookie))
-    }
-}
-
-/// A cache bounded and expiring as `auth.user_cache_*` say: at most
-/// `user_cache_capacity` entries, each forgotten `user_cache_ttl` after it was
-/// stored. A TTL of zero turns it off.
-struct ExpiringCache<V> {
-    entries: quick_cache::sync::Cache<String, (Instant, V)>,
-    ttl: Duration,
-}
-
-impl<V: Clone> ExpiringCache<V> {
-    fn new(settings: &AuthSettings) -> Self {
-        let capacity = usize::try_from(settings.user_cache_capacity).unwrap_or(usize::MAX);
-        Self {
-            entries: quick_cache::sync::Cache::new(capacity.max(1)),
-            ttl: settings.user_cache_ttl,
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<V> {
-        let (stored, value) = self.entries.get(key)?;
-        if stored.elapsed() < self.ttl {
-            Some(value)
-        } else {
-            self.entries.remove(key);
-            None
-        }
-    }
-
-    fn insert(&self, key: String, value: V) {
-        if !self.ttl.is_zero() {
-            self.entries.insert(key, (Instant::now(), value));
-        }
-    }
-
-    fn invalidate(&self, key: &str) {
-        self.entries.remove(key);
     }
 }

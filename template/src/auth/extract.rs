@@ -1,8 +1,9 @@
 //! The extractor half: how handlers ask who the user is.
 //!
 //! - [`CurrentUser`]: anybody; `None` when anonymous. A plain poem extractor.
-//! - [`Authenticated`], [`StaffUser`], [`SuperUser`]: a signed-in (staff,
-//!   superuser) user or the request fails. These are poem-openapi security
+//! - [`SignedIn`]: a signed-in user or the request fails; for HTML pages.
+//! - [`Authenticated`], [`StaffUser`]: a signed-in (staff) user or the request
+//!   fails. These are poem-openapi security
 //!   schemes: an operation that takes one is documented with both the access
 //!   cookie and bearer schemes, so spec and enforcement cannot drift.
 //!
@@ -15,12 +16,17 @@ use std::{ops::Deref, sync::Arc};
 
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, http::header};
 use poem_openapi::{
-    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object,
-    payload::Json,
+    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions,
     registry::{MetaResponses, MetaSecurityScheme, Registry},
 };
 
-use super::{AuthUser, authenticator::Outcome, middleware::LazyAuth, redirect::login_redirect_url};
+use super::{
+    AuthUser,
+    authenticator::Outcome,
+    error::{AuthFailure, ErrorBody, RETRY_AFTER_SECS},
+    middleware::LazyAuth,
+    redirect::login_redirect_url,
+};
 
 /// Name of the access-cookie security scheme in the OpenAPI spec.
 pub const ACCESS_COOKIE_SCHEME: &str = "AccessCookie";
@@ -31,50 +37,6 @@ pub const BEARER_SCHEME: &str = "BearerToken";
 /// replaces it with `auth.access_cookie` when it renders the spec, because
 /// poem-openapi only takes `'static` names and the cookie name is a setting.
 pub const ACCESS_COOKIE_NAME_PLACEHOLDER: &str = "ACCESS_COOKIE_NAME";
-
-/// Seconds a client is told to wait when the user store is unreachable.
-const RETRY_AFTER_SECS: u32 = 5;
-
-/// JSON body of every error response.
-#[derive(Debug, Clone, Object)]
-pub struct ErrorBody {
-    /// Machine-readable code, e.g. `unauthenticated`, `forbidden`, `csrf_failed`.
-    pub error: String,
-    /// What happened, for people.
-    pub message: String,
-}
-
-impl ErrorBody {
-    /// A body with `code` and `message`.
-    #[must_use]
-    pub fn new(code: &str, message: &str) -> Json<Self> {
-        Json(Self {
-            error: code.to_owned(),
-            message: message.to_owned(),
-        })
-    }
-}
-
-/// Why a protected operation was not run.
-#[derive(Debug, ApiResponse)]
-pub enum AuthFailure {
-    /// Anonymous browser navigation (`Accept: text/html`): sent to the Auth
-    /// service's login page, whose `next` parameter brings the user back here.
-    #[oai(status = 302)]
-    LoginRedirect(#[oai(header = "Location")] String),
-    /// Not signed in: no valid access token in the Auth service's cookies nor in
-    /// an `Authorization: Bearer` header.
-    #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
-    /// Signed in, but without the staff/superuser flag this operation needs; or
-    /// a cookie-authenticated POST/PUT/PATCH/DELETE whose `Origin` (or `Referer`)
-    /// is not a trusted origin (CSRF protection).
-    #[oai(status = 403)]
-    Forbidden(Json<ErrorBody>),
-    /// The user database is unreachable; try again after `Retry-After` seconds.
-    #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
-}
 
 /// A protected operation's response: `T`, plus the [`AuthFailure`] answers in
 /// the spec.
@@ -115,7 +77,10 @@ impl<'a> FromRequest<'a> for CurrentUser {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         Ok(Self(match lazy(req)?.outcome(req).await {
             Outcome::User(user) => Some(Arc::clone(user)),
-            Outcome::Anonymous(_) | Outcome::CsrfRejected | Outcome::Unavailable => None,
+            Outcome::Anonymous(_)
+            | Outcome::CsrfRejected
+            | Outcome::Unavailable
+            | Outcome::Failed => None,
         }))
     }
 }
@@ -160,6 +125,9 @@ async fn require(
             ),
             RETRY_AFTER_SECS,
         ),
+        Outcome::Failed => {
+            AuthFailure::Internal(ErrorBody::new("internal", "An unexpected error occurred."))
+        }
         Outcome::Anonymous(_) if is_browser_navigation(req) => {
             AuthFailure::LoginRedirect(login_redirect_url(lazy.authenticator.settings(), req))
         }
@@ -277,10 +245,4 @@ user_extractor!(
     StaffUser,
     |user| user.is_staff,
     "This operation needs a staff user."
-);
-user_extractor!(
-    /// A signed-in, active user with the superuser flag.
-    SuperUser,
-    |user| user.is_superuser,
-    "This operation needs a superuser."
 );

@@ -4,15 +4,17 @@
 //!
 //! The tokens carry exactly what SimpleJWT puts in its tokens (`token_type`,
 //! `exp`, `iat`, `jti` as a hex uuid4, `user_id`) plus the custom claims under
-//! their configured names, signed with the configured HS* secret.
+//! their configured names, signed with HS256 and [`DEVELOPMENT_SECRET`], never
+//! with another key: the settings allow the development login only where
+//! that secret is the service's only key and the service is on loopback, so
+//! a minted token is good here and nowhere else.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{EncodingKey, Header};
-use secrecy::ExposeSecret;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 
-use super::{AuthSettings, KeySource, UserClaims};
+use super::{AuthSettings, UserClaims, keys::DEVELOPMENT_SECRET};
 
 /// An access token and its refresh token.
 #[derive(Debug, Clone)]
@@ -23,16 +25,10 @@ pub struct TokenPair {
     pub refresh: String,
 }
 
-/// Why no tokens could be minted.
+/// The signing library failed.
 #[derive(Debug, thiserror::Error)]
-pub enum MintError {
-    /// Only a public key is configured: tokens can only come from the Auth service.
-    #[error("this service only has the Auth service's public key, so it cannot sign tokens")]
-    NoSecret,
-    /// The signing library failed.
-    #[error("cannot sign the token: {0}")]
-    Signing(#[from] jsonwebtoken::errors::Error),
-}
+#[error("cannot sign the token: {0}")]
+pub struct MintError(#[from] jsonwebtoken::errors::Error);
 
 /// How long minted tokens live (SimpleJWT's defaults: 5 minutes and 1 day).
 #[derive(Debug, Clone, Copy)]
@@ -43,17 +39,14 @@ pub struct Lifetimes {
     pub refresh: Duration,
 }
 
-/// Signs an access and a refresh token for `claims` with the configured secret.
+/// Signs an access and a refresh token for `claims` with the development secret.
 pub fn mint_pair(
     settings: &AuthSettings,
     claims: &UserClaims,
     lifetimes: Lifetimes,
 ) -> Result<TokenPair, MintError> {
-    let KeySource::Secret(secret) = &settings.key else {
-        return Err(MintError::NoSecret);
-    };
-    let key = EncodingKey::from_secret(secret.expose_secret().as_bytes())?;
-    let header = Header::new(settings.algorithms[0]);
+    let key = EncodingKey::from_secret(DEVELOPMENT_SECRET.as_bytes())?;
+    let header = Header::new(Algorithm::HS256);
     let sign = |token_type: &str, lifetime: Duration| {
         let payload = payload(settings, claims, token_type, lifetime);
         jsonwebtoken::encode(&header, &payload, &key)

@@ -74,10 +74,17 @@ impl AuthUser {
     }
 }
 
-/// The store could not answer (database down, pool exhausted, …).
+/// Why the store could not answer.
 #[derive(Debug, thiserror::Error)]
-#[error("user store unavailable: {0}")]
-pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+pub enum StoreError {
+    /// It cannot be reached right now (database down, pool exhausted, …):
+    /// the request may be retried (503).
+    #[error("user store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// It failed in a way a retry does not fix: a bug (500).
+    #[error("user store failed: {0}")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// A boxed future, so that [`UserStore`] can be used as a trait object.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

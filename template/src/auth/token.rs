@@ -5,25 +5,22 @@
 //!   token's `alg` header only has to be on it. `none` is never accepted, and a
 //!   public key can never be used as an HMAC secret because HS* and public-key
 //!   algorithms cannot be configured together.
-{% if key_source == "jwks" %}//! - A fixed key (`auth.secret`, `auth.public_key_file`) ignores the `kid`,
-//!   `jku`, `x5u` and `jwk` headers. With `auth.jwks_url`, `kid` selects among
-//!   the keys fetched from that URL and nothing else ([`super::jwks`]).
-{% else %}//! - The key is fixed by the settings: `kid`, `jku`, `x5u` and `jwk` headers are
-//!   ignored and never cause a fetch.
-{% endif %}//! - `exp` is required; `exp`, `nbf`, `iat` of the wrong JSON type reject the token.
+//! - The header never names where a key comes from: `kid` at most selects among
+//!   the keys the key source already holds ([`super::key_source`]); `jku`,
+//!   `x5u` and `jwk` are ignored and never cause a fetch.
+//! - `exp` is required; `exp`, `nbf`, `iat` of the wrong JSON type reject the token.
 //! - `token_type` must equal the access value, so a refresh token (same key,
 //!   one-day lifetime) is not accepted in its place; `jti` must be present.
 //! - User claims have strict types: `"false"` is not a boolean.
 
-use std::{collections::HashSet, fmt{% if key_source == "jwks" %}, sync::Arc{% endif %}};
+use std::{collections::HashSet, fmt};
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use secrecy::ExposeSecret;
+use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
 
-{% if key_source == "jwks" %}use super::jwks::Jwks;
-{% endif %}use super::{
-    AuthSettings, KeySource, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
+use super::{
+    AuthSettings, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, UserClaims,
+    key_source::KeySource, keys::KeyError,
 };
 
 /// Why a request is anonymous. Logged in one line; never contains the token.
@@ -59,11 +56,11 @@ pub enum Rejection {
     Inactive,
     /// A cookie-authenticated unsafe request from an untrusted origin.
     CsrfFailed,
-{% if key_source == "jwks" %}    /// No key of the JWKS has the token's `kid` and fits its algorithm.
+    /// No key of the key source has the token's `kid` and fits its algorithm.
     UnknownKey,
-    /// No JWKS has been loaded yet.
+    /// The key source has no keys yet (a key set not fetched yet).
     KeysUnavailable,
-{% endif %}}
+}
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,9 +80,9 @@ impl fmt::Display for Rejection {
             Self::InvalidClaim(claim) => write!(f, "invalid claim `{claim}`"),
             Self::Inactive => f.write_str("user is inactive"),
             Self::CsrfFailed => f.write_str("CSRF check failed"),
-{% if key_source == "jwks" %}            Self::UnknownKey => f.write_str("no JWKS key for the token's kid and algorithm"),
-            Self::KeysUnavailable => f.write_str("signing keys not loaded yet (JWKS unavailable)"),
-{% endif %}        }
+            Self::UnknownKey => f.write_str("no key for the token's kid and algorithm"),
+            Self::KeysUnavailable => f.write_str("signing keys not loaded yet"),
+        }
     }
 }
 
@@ -107,46 +104,26 @@ impl ValidToken {
 }
 
 /// Verifies access tokens and extracts the user claims.
+#[derive(Debug)]
 pub struct TokenValidator {
-    key: {% if key_source == "jwks" %}Key{% else %}DecodingKey{% endif %},
-    validation: Validation,
+    keys: KeySource,
+    /// Clock skew tolerated on `exp`, in seconds.
+    leeway: u64,
     settings: ClaimSettings,
 }
 
-impl fmt::Debug for TokenValidator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key stays out of debug output.
-        f.debug_struct("TokenValidator")
-            .field("algorithms", &self.validation.algorithms)
-            .finish_non_exhaustive()
-    }
-}
-
-{% if key_source == "jwks" %}/// What signatures are checked with.
-enum Key {
-    /// `auth.secret` or `auth.public_key_file`.
-    Fixed(DecodingKey),
-    /// The keys fetched from `auth.jwks_url`.
-    Jwks(Arc<Jwks>),
-}
-
-{% endif %}struct ClaimSettings {
+#[derive(Debug)]
+struct ClaimSettings {
     token_type_claim: String,
     access_token_type: String,
     jti_claim: String,
     names: super::ClaimNames,
 }
 
-/// The key could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot use the configured key: {0}")]
-pub struct KeyError(pub(super) String);
-
 impl TokenValidator {
     /// Builds the validator from checked settings.
     pub fn new(settings: &AuthSettings) -> Result<Self, KeyError> {
-        let family = settings.algorithms[0];
-        let mut validation = Validation::new(family);
+        let mut validation = Validation::new(settings.algorithms[0]);
         validation.algorithms.clone_from(&settings.algorithms);
         validation.leeway = settings.leeway_secs;
         validation.validate_exp = true;
@@ -165,15 +142,9 @@ impl TokenValidator {
         }
         validation.required_spec_claims = required;
 
-{% if key_source == "jwks" %}        let key = match &settings.key {
-            KeySource::Jwks(jwks) => Key::Jwks(Arc::new(Jwks::new(jwks, &validation)?)),
-            fixed => Key::Fixed(fixed_key(fixed, family)?),
-        };
-{% else %}        let key = fixed_key(&settings.key, family)?;
-{% endif %}
         Ok(Self {
-            key,
-            validation,
+            keys: KeySource::new(&settings.keys, validation)?,
+            leeway: settings.leeway_secs,
             settings: ClaimSettings {
                 token_type_claim: settings.token_type_claim.clone(),
                 access_token_type: settings.access_token_type.clone(),
@@ -183,30 +154,18 @@ impl TokenValidator {
         })
     }
 
-{% if key_source == "jwks" %}    /// The JWKS the keys come from, when `auth.jwks_url` is the key source.
+    /// Where the keys come from.
     #[must_use]
-    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
-        match &self.key {
-            Key::Jwks(jwks) => Some(jwks),
-            Key::Fixed(_) => None,
-        }
+    pub fn keys(&self) -> &KeySource {
+        &self.keys
     }
 
-    /// Validates `token` and returns the user claims it carries. Waits for a
-    /// JWKS refresh when the token names a key not seen yet.
+    /// Validates `token` and returns the user claims it carries.
     pub async fn validate(&self, token: &str) -> Result<ValidToken, Rejection> {
-        let claims = match &self.key {
-            Key::Fixed(key) => decode(token, key, &self.validation)?,
-            Key::Jwks(jwks) => jwks.decode(token).await?,
-        };
+        let claims = self.keys.decode(token).await?;
         self.accept(&claims)
     }
-{% else %}    /// Validates `token` and returns the user claims it carries.
-    pub fn validate(&self, token: &str) -> Result<ValidToken, Rejection> {
-        let claims = decode(token, &self.key, &self.validation)?;
-        self.accept(&claims)
-    }
-{% endif %}
+
     /// The checks after the signature's: SimpleJWT's claims, then the user's.
     fn accept(&self, claims: &Map<String, Value>) -> Result<ValidToken, Rejection> {
         self.check_simplejwt_claims(claims)?;
@@ -217,7 +176,7 @@ impl TokenValidator {
             .ok_or_else(|| Rejection::InvalidClaim("exp".to_owned()))?;
         Ok(ValidToken {
             claims: self.user_claims(claims)?,
-            valid_until: exp.saturating_add(self.validation.leeway),
+            valid_until: exp.saturating_add(self.leeway),
         })
     }
 
@@ -253,54 +212,6 @@ impl TokenValidator {
             is_staff: required_bool(claims, &names.is_staff)?,
             is_superuser: required_bool(claims, &names.is_superuser)?,
         })
-    }
-}
-
-/// The key of `auth.secret` or `auth.public_key_file`.
-fn fixed_key(source: &KeySource, family: Algorithm) -> Result<DecodingKey, KeyError> {
-    match source {
-        KeySource::Secret(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-        KeySource::PublicKeyPem(pem) => match family {
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-            _ => DecodingKey::from_rsa_pem(pem),
-        },
-{% if key_source == "jwks" %}        KeySource::Jwks(_) => {
-            return Err(KeyError("a JWKS URL is not a fixed key".to_owned()));
-        }
-{% endif %}    }
-    .map_err(|e| KeyError(e.to_string()))
-}
-
-/// Verifies the signature of `token` with `key` and its registered claims.
-pub(super) fn decode(
-    token: &str,
-    key: &DecodingKey,
-    validation: &Validation,
-) -> Result<Map<String, Value>, Rejection> {
-    jsonwebtoken::decode::<Map<String, Value>>(token, key, validation)
-        .map(|data| data.claims)
-        .map_err(|e| rejection(e.kind()))
-}
-
-pub(super) fn rejection(kind: &ErrorKind) -> Rejection {
-    match kind {
-        ErrorKind::InvalidSignature => Rejection::BadSignature,
-        ErrorKind::InvalidAlgorithm
-        | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::UnsupportedAlgorithm
-        | ErrorKind::MissingAlgorithm => Rejection::AlgorithmNotAllowed,
-        ErrorKind::ExpiredSignature => Rejection::Expired,
-        ErrorKind::ImmatureSignature => Rejection::NotYetValid,
-        ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
-        ErrorKind::InvalidAudience => Rejection::WrongAudience,
-        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
-            "iss" => Rejection::WrongIssuer,
-            "aud" => Rejection::WrongAudience,
-            _ => Rejection::MissingClaim(claim.clone()),
-        },
-        ErrorKind::InvalidClaimFormat(claim) => Rejection::InvalidClaim(claim.clone()),
-        _ => Rejection::Malformed,
     }
 }
 

@@ -9,6 +9,7 @@ use sea_orm::{
 pub use super::upsert::{SYNC_STATEMENTS, upsert_from_claims};
 use crate::{
     auth::{AuthUser, StoreError, StoreFuture, UserClaims, UserStore},
+    db,
     entities::users::{self, Column},
 };
 
@@ -32,7 +33,13 @@ impl UserStore for DbUserStore {
             upsert_from_claims(&self.db, claims)
                 .await
                 .map(AuthUser::from)
-                .map_err(|e| StoreError(Box::new(e)))
+                .map_err(|error| {
+                    if db::is_outage(&error) {
+                        StoreError::Unavailable(Box::new(error))
+                    } else {
+                        StoreError::Failed(Box::new(error))
+                    }
+                })
         })
     }
 }

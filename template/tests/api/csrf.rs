@@ -1,5 +1,5 @@
-//! SECURITY-CHECKLIST 17: cookie-authenticated unsafe requests must come from
-//! a trusted origin; bearer requests and safe methods are never blocked.
+//! Cookie-authenticated unsafe requests must come from a trusted origin;
+//! bearer requests and safe methods are never blocked.
 
 use reqwest::header;
 use serde_json::{Value, json};

@@ -1,21 +1,22 @@
 //! Spawning the app and minting tokens.
 
 use std::{
+    future::Future,
     path::Path,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use migration::{Migrator, MigratorTrait};
 use {{crate_name}}::{
-    auth::Authenticator,
+    auth::{Authenticator, DEVELOPMENT_SECRET},
+    db,
     entities::users,
-    settings::{DEVELOPMENT_SECRET, Environment, Settings},
-    startup::{Application, connect},
+    settings::{Environment, Settings},
+    startup::Application,
     telemetry,
 };
 use reqwest::{RequestBuilder, Response, header};
@@ -24,7 +25,8 @@ use serde_json::{Value, json};
 
 use crate::database::TestDatabase;
 
-/// Login page and own origin of every test app: SPEC's example.
+/// Login page and own origin of every test app: the Auth service's example
+/// set-up, with the service on `svc.localhost`.
 pub(crate) const LOGIN_URL: &str = "http://auth.localhost:8000/login/";
 pub(crate) const OWN_URL: &str = "http://svc.localhost:8001";
 pub(crate) const ACCESS_COOKIE: &str = "org.breakthesystem.jwt.access";
@@ -57,8 +59,10 @@ pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let mut settings = settings;
     settings.database.url = database.url().to_owned().into();
 
-    let mut db = connect(&settings.database).await.expect("database");
-    Migrator::up(&db, None).await.expect("migrations");
+    let mut db = db::connect(&settings.database).await.expect("database");
+    db::migrate(&db, &settings.database)
+        .await
+        .expect("migrations");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&statements);
     db.set_metric_callback(move |_| {
@@ -218,6 +222,20 @@ pub(crate) fn claims_with(username: &str, key: &str, value: Value) -> Value {
     claims
 }
 
+/// Polls `check` every 100 ms until it holds; fails the test, saying `what`
+/// it waited for, after 20 seconds.
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Asserts `response` is a protected route's answer while the database is
 /// unavailable: 503, with `Retry-After`.
 pub(crate) fn assert_unavailable(response: &Response) {
@@ -231,4 +249,12 @@ pub(crate) async fn assert_anonymous(response: Response) {
     assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     let body: Value = response.json().await.expect("JSON body");
     assert_eq!(body["error"], "unauthenticated");
+}
+
+/// Sends `token` as the access cookie (with a refresh cookie) to a fresh app
+/// and asserts the request is anonymous and wrote no row.
+pub(crate) async fn assert_token_rejected(token: &str) {
+    let app = spawn_app().await;
+    assert_anonymous(app.me_with_cookie(token).await).await;
+    assert!(app.users().await.is_empty(), "a rejected token wrote a row");
 }

@@ -1,18 +1,18 @@
 //! Keys from the Auth service's JWKS URL (`auth.jwks_url`): fetched, cached,
 //! refreshed on rotation, rate-limited, kept when the Auth service fails, and
-//! never taken from anywhere else (SECURITY-CHECKLIST 10).
+//! never taken from anywhere else: no `kid`, `jku`, `x5u` or `jwk` header
+//! makes the service fetch or trust a key.
 //!
 //! Each test runs its own stand-in for the Auth service's JWKS endpoint, whose
 //! key set, status and speed the test changes while the app runs.
 
 use std::{
-    future::Future,
     path::Path,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 use {{crate_name}}::settings::{Environment, Settings};
 
 use crate::helpers::{
-    TestApp, access_claims, access_token, assert_anonymous, spawn_app_with, test_settings,
+    TestApp, access_claims, access_token, assert_anonymous, eventually, spawn_app_with,
+    test_settings,
 };
 
 /// What the stand-in JWKS endpoint answers, changeable at run time.
@@ -154,22 +155,11 @@ fn jwks_settings(url: &str) -> Vec<(&str, &str)> {
     vec![
         ("auth.algorithms", "ES256,RS256"),
         ("auth.jwks_url", url),
-        // The development login signs with a secret, which this mode lacks.
+        // No secret (the test settings' would be a key that cannot take
+        // effect), so no development login either.
+        ("auth.secret", ""),
         ("dev_login.enabled", "false"),
     ]
-}
-
-/// Polls `check` until it holds, for at most 20 seconds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn readiness(app: &TestApp) -> (u16, Value) {
@@ -476,7 +466,7 @@ fn jwks_settings_that_cannot_work_are_refused() {
             .to_string()
     };
     // HS* and a JWKS do not mix.
-    let error = error_for(&[("auth.jwks_url", url)]);
+    let error = error_for(&[("auth.jwks_url", url), ("dev_login.enabled", "false")]);
     assert!(error.contains("`auth.jwks_url`"), "{error}");
     // One public-key source at a time.
     let mut both = jwks_settings(url);
@@ -486,6 +476,8 @@ fn jwks_settings_that_cannot_work_are_refused() {
     for (key, value) in [
         ("auth.jwks_url", "auth.example.com/jwks"),
         ("auth.jwks_url", "ftp://auth.example.com/jwks"),
+        // Plain HTTP only on loopback: anyone on the path could swap the keys.
+        ("auth.jwks_url", "http://auth.example.com/jwks"),
         ("auth.jwks_refresh_secs", "0"),
         ("auth.jwks_min_refresh_interval_secs", "0"),
         ("auth.jwks_timeout_secs", "0"),
@@ -507,7 +499,7 @@ fn production_accepts_a_jwks_url() {
     )
     .unwrap();
     assert!(matches!(
-        settings.auth.key,
-        {{crate_name}}::auth::KeySource::Jwks(_)
+        settings.auth.keys,
+        {{crate_name}}::auth::key_source::KeySettings::Jwks(_)
     ));
 }

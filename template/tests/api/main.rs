@@ -4,7 +4,9 @@
 //! database and talks to it over HTTP with tokens minted like the Auth
 //! service's. Set `TEST_LOG=1` to see the service's logs.
 
+mod claims;
 mod cli;
+mod credentials;
 mod csrf;
 mod database;
 mod dev_login;
@@ -12,8 +14,8 @@ mod health;
 mod helpers;
 {% if key_source == "jwks" %}mod jwks;
 {% endif %}mod openapi;
+mod redirect;
 {% if database != "sqlite" %}mod replicas;
-{% endif %}mod redirect;
-mod settings;
+{% endif %}mod settings;
 mod tokens;
 mod users;

@@ -1,5 +1,5 @@
-//! SECURITY-CHECKLIST 15: anonymous browsers go to the login page with a
-//! `next` that always points back at `own_url`.
+//! Anonymous browsers go to the login page with a `next` that always points
+//! back at `own_url`, whatever the request's path and headers say.
 
 use reqwest::header;
 
@@ -35,12 +35,7 @@ fn next_of(location: &str) -> url::Url {
 #[tokio::test]
 async fn an_anonymous_browser_gets_the_exact_redirect_of_the_spec() {
     let app = spawn_app().await;
-    // The HTML page at `/` and an API operation answer a browser alike.
-    let location = location_of(app.get("/")).await;
-    assert_eq!(
-        location,
-        "http://auth.localhost:8000/login/?next=http%3A//svc.localhost%3A8001/"
-    );
+    // The HTML page at `/me/` and an API operation answer a browser alike.
     let location = location_of(app.get("/me/")).await;
     assert_eq!(
         location,
@@ -92,10 +87,10 @@ async fn a_query_already_on_login_url_is_kept() {
         "http://auth.localhost:8000/login/?client=svc",
     )])
     .await;
-    let location = location_of(app.get("/")).await;
+    let location = location_of(app.get("/me/")).await;
     assert_eq!(
         location,
-        "http://auth.localhost:8000/login/?client=svc&next=http%3A//svc.localhost%3A8001/"
+        "http://auth.localhost:8000/login/?client=svc&next=http%3A//svc.localhost%3A8001/me/"
     );
 }
 
@@ -105,7 +100,7 @@ async fn host_and_forwarded_headers_never_change_where_next_points() {
     let own = url::Url::parse(OWN_URL).unwrap();
     let login = url::Url::parse(LOGIN_URL).unwrap();
     for path in [
-        "/",
+        "/me/",
         "//evil.example/x",
         "/%2F%2Fevil.example",
         "/@evil.example",
@@ -160,6 +155,21 @@ async fn a_signed_in_browser_is_greeted_by_name() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("Hello, Alice!"));
+}
+
+#[tokio::test]
+async fn the_home_page_greets_anonymous_visitors_with_a_way_to_sign_in() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/")
+        .header(header::ACCEPT, BROWSER_ACCEPT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("You are not signed in"), "{page}");
+    assert!(page.contains(r#"<a href="me/">Sign in</a>"#), "{page}");
 }
 
 #[tokio::test]

@@ -1,101 +1,18 @@
-//! SECURITY-CHECKLIST 1–11, 13, 14: every token and cookie a client can send.
-//! Each bad case must answer 401 (anonymous) and write no row.
+//! The token itself: anything but a well-formed access token, signed with the
+//! configured key and algorithm, still valid, and carrying what SimpleJWT
+//! requires, is anonymous (401) and writes no row.
 
 use base64::Engine as _;
-use reqwest::header;
 use serde_json::{Value, json};
+use {{crate_name}}::auth::DEVELOPMENT_SECRET;
 
 use crate::helpers::{
-    ACCESS_COOKIE, REFRESH_COOKIE, access_claims, access_token, assert_anonymous, claims_with,
-    cookie_pair, now, refresh_token, sign, sign_with, spawn_app, spawn_app_with,
+    access_claims, access_token, assert_anonymous, assert_token_rejected, claims_with, eventually,
+    now, refresh_token, sign, sign_with, spawn_app, spawn_app_with,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Sends `token` as the access cookie (with a refresh cookie) and expects anon.
-async fn assert_token_rejected(token: &str) {
-    let app = spawn_app().await;
-    assert_anonymous(app.me_with_cookie(token).await).await;
-    assert!(app.users().await.is_empty(), "a rejected token wrote a row");
-}
-
-#[tokio::test]
-async fn a_valid_cookie_pair_signs_the_user_in() {
-    let app = spawn_app().await;
-    let response = app.me_with_cookie(&access_token("alice")).await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["username"], "alice");
-    assert_eq!(body["email"], "alice@example.com");
-    assert_eq!(body["first_name"], "Alice");
-    assert_eq!(body["is_staff"], false);
-}
-
-#[tokio::test]
-async fn a_valid_bearer_token_signs_the_user_in_without_cookies() {
-    let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .bearer_auth(access_token("alice"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
-// 1.
-#[tokio::test]
-async fn no_cookies_is_anonymous() {
-    let app = spawn_app().await;
-    assert_anonymous(app.get("/api/me").send().await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required() {
-    let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{ACCESS_COOKIE}={}", access_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_anonymous(response).await;
-}
-
-#[tokio::test]
-async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_required() {
-    let app = spawn_app_with(&[("auth.require_refresh_cookie", "false")]).await;
-    let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{ACCESS_COOKIE}={}", access_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
-#[tokio::test]
-async fn only_the_refresh_cookie_is_anonymous() {
-    let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{REFRESH_COOKIE}={}", refresh_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_anonymous(response).await;
-}
-
-// 2.
 #[tokio::test]
 async fn malformed_access_cookies_are_anonymous() {
     let app = spawn_app().await;
@@ -113,7 +30,6 @@ async fn malformed_access_cookies_are_anonymous() {
     assert!(app.users().await.is_empty());
 }
 
-// 3.
 #[tokio::test]
 async fn alg_none_with_an_empty_signature_is_anonymous() {
     let header = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
@@ -121,13 +37,12 @@ async fn alg_none_with_an_empty_signature_is_anonymous() {
     assert_token_rejected(&format!("{header}.{payload}.")).await;
 }
 
-// 4.
 #[tokio::test]
 async fn a_token_signed_with_an_algorithm_not_configured_is_anonymous() {
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
         &access_claims("mallory"),
-        &jsonwebtoken::EncodingKey::from_secret({{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes())
+        &jsonwebtoken::EncodingKey::from_secret(DEVELOPMENT_SECRET.as_bytes())
             .unwrap(),
     )
     .unwrap();
@@ -143,7 +58,8 @@ async fn in_public_key_mode_an_hs256_token_signed_with_the_public_key_is_anonymo
     let app = spawn_app_with(&[
         ("auth.algorithms", "ES256"),
         ("auth.public_key_file", path.to_str().unwrap()),
-        // The development login signs with a secret, which this mode lacks.
+        // No secret in this mode, so no development login either.
+        ("auth.secret", ""),
         ("dev_login.enabled", "false"),
     ])
     .await;
@@ -163,7 +79,6 @@ async fn in_public_key_mode_an_hs256_token_signed_with_the_public_key_is_anonymo
     assert_eq!(app.users().await.len(), 1);
 }
 
-// 5.
 #[tokio::test]
 async fn a_payload_changed_after_signing_is_anonymous() {
     let token = access_token("mallory");
@@ -174,7 +89,6 @@ async fn a_payload_changed_after_signing_is_anonymous() {
     assert_token_rejected(&parts.join(".")).await;
 }
 
-// 6.
 #[tokio::test]
 async fn a_token_signed_with_another_key_is_anonymous() {
     let token = sign_with(
@@ -184,7 +98,6 @@ async fn a_token_signed_with_another_key_is_anonymous() {
     assert_token_rejected(&token).await;
 }
 
-// 7.
 #[tokio::test]
 async fn an_expired_token_is_anonymous() {
     assert_token_rejected(&sign(&claims_with("alice", "exp", json!(now() - 1)))).await;
@@ -210,7 +123,10 @@ async fn a_token_that_was_accepted_is_refused_once_it_expires() {
     let app = spawn_app().await;
     let token = sign(&claims_with("alice", "exp", json!(now() + 2)));
     assert_eq!(app.me_with_cookie(&token).await.status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    eventually("the token is refused", || async {
+        app.me_with_cookie(&token).await.status() == 401
+    })
+    .await;
     assert_anonymous(app.me_with_cookie(&token).await).await;
 }
 
@@ -240,7 +156,6 @@ async fn a_token_whose_nbf_is_in_the_future_is_anonymous() {
     assert_token_rejected(&sign(&claims_with("alice", "nbf", json!(now() + 600)))).await;
 }
 
-// 8.
 #[tokio::test]
 async fn a_refresh_token_in_the_access_cookie_is_anonymous() {
     assert_token_rejected(&refresh_token("alice")).await;
@@ -268,7 +183,6 @@ async fn a_token_without_jti_is_anonymous() {
     assert_token_rejected(&sign(&claims_with("alice", "jti", Value::Null))).await;
 }
 
-// 9.
 #[tokio::test]
 async fn with_issuer_and_audience_configured_tokens_must_carry_them() {
     let app = spawn_app_with(&[
@@ -300,7 +214,6 @@ async fn with_issuer_and_audience_configured_tokens_must_carry_them() {
     assert_eq!(app.users().await.len(), 1);
 }
 
-// 10.
 /// Signs `claims` under a hand-written `header` (any fields) with HS256 and `secret`.
 fn sign_with_header(header: &Value, claims: &Value, secret: &[u8]) -> String {
     let message = format!(
@@ -335,177 +248,8 @@ async fn kid_jku_x5u_and_jwk_headers_do_not_choose_the_key() {
     let genuine = sign_with_header(
         &header,
         &access_claims("alice"),
-        {{crate_name}}::settings::DEVELOPMENT_SECRET.as_bytes(),
+        DEVELOPMENT_SECRET.as_bytes(),
     );
     assert_eq!(app.me_with_cookie(&genuine).await.status(), 200);
     assert_eq!(app.users().await.len(), 1);
-}
-
-// 11.
-#[tokio::test]
-async fn claims_of_the_wrong_type_are_anonymous_never_truthy() {
-    let app = spawn_app().await;
-    for (claim, value) in [
-        ("user_is_staff", json!("true")),
-        ("user_is_staff", json!("False")),
-        ("user_is_superuser", json!(1)),
-        ("user_uuid", json!(123)),
-        ("user_email", json!(["a@example.com"])),
-        ("user_first_name", json!({"first": "Alice"})),
-        ("user_last_name", json!(false)),
-    ] {
-        let token = sign(&claims_with("alice", claim, value.clone()));
-        let response = app.me_with_cookie(&token).await;
-        assert_eq!(response.status(), 401, "{claim} = {value} was accepted");
-    }
-    assert!(app.users().await.is_empty());
-}
-
-#[tokio::test]
-async fn a_missing_required_claim_is_anonymous() {
-    let app = spawn_app().await;
-    for claim in [
-        "user_uuid",
-        "user_email",
-        "user_is_staff",
-        "user_is_superuser",
-    ] {
-        let token = sign(&claims_with("alice", claim, Value::Null));
-        assert_anonymous(app.me_with_cookie(&token).await).await;
-    }
-    assert!(app.users().await.is_empty());
-}
-
-#[tokio::test]
-async fn missing_names_are_empty() {
-    let app = spawn_app().await;
-    let mut claims = access_claims("alice");
-    claims.as_object_mut().unwrap().remove("user_first_name");
-    claims["user_last_name"] = Value::Null;
-    let response = app.me_with_cookie(&sign(&claims)).await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["first_name"], "");
-    assert_eq!(body["last_name"], "");
-}
-
-#[tokio::test]
-async fn an_empty_username_is_anonymous() {
-    assert_token_rejected(&sign(&claims_with("alice", "user_uuid", json!("")))).await;
-}
-
-#[tokio::test]
-async fn renamed_claims_are_read_from_their_configured_names() {
-    let app = spawn_app_with(&[("auth.claims.username", "sub_uuid")]).await;
-    let mut claims = access_claims("ignored");
-    claims["sub_uuid"] = json!("alice-renamed");
-    let response = app.me_with_cookie(&sign(&claims)).await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["username"], "alice-renamed");
-}
-
-// 13.
-#[tokio::test]
-async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
-    let app = spawn_app().await;
-    let huge = format!(
-        "{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x",
-        "a".repeat(64 * 1024)
-    );
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, huge)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_client_error(),
-        "a 64 kB cookie got {}",
-        response.status()
-    );
-
-    for cookie in [
-        ";;;=;=",
-        "=",
-        "org.breakthesystem.jwt.access",
-        "org.breakthesystem.jwt.access=\"unterminated",
-        "org.breakthesystem.jwt.access==; org.breakthesystem.jwt.refresh==",
-    ] {
-        let response = app
-            .get("/api/me")
-            .header(header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_anonymous(response).await;
-    }
-
-    let non_utf8 = header::HeaderValue::from_bytes(
-        b"org.breakthesystem.jwt.access=\xff\xfe; org.breakthesystem.jwt.refresh=\xff",
-    )
-    .unwrap();
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, non_utf8)
-        .send()
-        .await
-        .unwrap();
-    assert_anonymous(response).await;
-
-    let bad_authorization = header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
-    let response = app
-        .get("/api/me")
-        .header(header::AUTHORIZATION, bad_authorization)
-        .send()
-        .await
-        .unwrap();
-    assert_anonymous(response).await;
-    assert!(app.users().await.is_empty());
-}
-
-#[tokio::test]
-async fn the_first_of_two_access_cookies_counts() {
-    let app = spawn_app().await;
-    let cookies = format!(
-        "{ACCESS_COOKIE}={}; {ACCESS_COOKIE}=garbage; {REFRESH_COOKIE}=r",
-        access_token("alice")
-    );
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, cookies)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
-// 14.
-#[tokio::test]
-async fn an_inactive_local_user_is_anonymous_even_with_a_valid_token() {
-    let app = spawn_app().await;
-    let token = access_token("alice");
-    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
-    let id = app.users().await[0].id;
-    {{crate_name}}::models::users::set_active(&app.db, id, false)
-        .await
-        .unwrap();
-    app.authenticator.forget("alice");
-    assert_anonymous(app.me_with_cookie(&token).await).await;
-    assert_eq!(app.users().await.len(), 1);
-}
-
-#[tokio::test]
-async fn a_cookie_pair_with_a_bearer_header_uses_the_bearer_token() {
-    let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, cookie_pair("garbage"))
-        .bearer_auth(access_token("bob"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["username"], "bob");
 }

@@ -1,14 +1,16 @@
-//! SECURITY-CHECKLIST 12, 18, 19 and the database goals: one statement on
-//! first sight or a claim change (`SYNC_STATEMENTS`: the upsert, plus a `SELECT`
-//! where the database has no `RETURNING`), none in steady state, one row per user.
+//! Local user rows: created on first sight and kept in step with the claims in
+//! one statement (`SYNC_STATEMENTS`: the upsert, plus a `SELECT` where the
+//! database has no `RETURNING`), nothing in steady state, one row per user
+//! however many requests race; the staff endpoints over them; and what
+//! protected routes answer when the database is away.
 
 use {{crate_name}}::models::users::SYNC_STATEMENTS;
 use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    access_claims, access_token, assert_unavailable, claims_with, sign, spawn_app,
-    spawn_app_with,
+    access_claims, access_token, assert_anonymous, assert_unavailable, claims_with, sign,
+    spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -50,7 +52,6 @@ async fn first_sight_costs_one_upsert_and_steady_state_nothing() {
     assert_eq!(app.statement_count() - before, 0, "steady state");
 }
 
-// 19.
 #[tokio::test]
 async fn changed_claims_update_the_row_in_one_upsert_without_a_second_row() {
     let app = spawn_app().await;
@@ -125,7 +126,6 @@ async fn unchanged_claims_write_nothing_even_with_a_cold_cache() {
     );
 }
 
-// 18.
 #[tokio::test]
 async fn fifty_concurrent_first_requests_for_one_user_all_succeed_with_one_row() {
     let app = spawn_app().await;
@@ -139,7 +139,6 @@ async fn fifty_concurrent_first_requests_for_one_user_all_succeed_with_one_row()
     assert_eq!(app.users().await.len(), 1);
 }
 
-// 12.
 #[tokio::test]
 async fn claims_longer_than_the_columns_are_anonymous_not_a_database_error() {
     let app = spawn_app().await;
@@ -259,7 +258,7 @@ async fn staff_deactivation_locks_the_user_out_at_once() {
     assert_eq!(response.status(), 404);
 }
 
-// 20, with the pool closed (`replicas.rs` of a database-server variant also
+// With the pool closed (`replicas.rs` of a database-server variant also
 // cuts the server off and sees the service recover).
 #[tokio::test]
 async fn with_the_database_down_protected_routes_answer_503_and_public_ones_still_work() {
@@ -280,7 +279,7 @@ async fn with_the_database_down_protected_routes_answer_503_and_public_ones_stil
     assert_eq!(app.get("/api/me").send().await.unwrap().status(), 401);
 }
 
-// 20, with every pooled connection taken.
+// With every pooled connection taken.
 #[tokio::test]
 async fn with_the_pool_exhausted_protected_routes_answer_503_not_hang() {
     let app = spawn_app_with(&[
@@ -304,4 +303,18 @@ async fn with_the_pool_exhausted_protected_routes_answer_503_not_hang() {
         app.me_with_cookie(&access_token("alice")).await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn an_inactive_local_user_is_anonymous_even_with_a_valid_token() {
+    let app = spawn_app().await;
+    let token = access_token("alice");
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    let id = app.users().await[0].id;
+    {{crate_name}}::models::users::set_active(&app.db, id, false)
+        .await
+        .unwrap();
+    app.authenticator.forget("alice");
+    assert_anonymous(app.me_with_cookie(&token).await).await;
+    assert_eq!(app.users().await.len(), 1);
 }

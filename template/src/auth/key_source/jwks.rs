@@ -38,7 +38,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::token::{KeyError, Rejection, decode, rejection};
+use crate::{
+    auth::{
+        keys::{KeyError, decode, rejection},
+        settings::{RawAuth, absolute_http_url},
+        token::Rejection,
+    },
+    settings::{SettingsError, in_range, server::is_loopback_url},
+};
 
 /// A key set larger than this is not what an Auth service publishes.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -60,6 +67,39 @@ pub struct JwksSettings {
     pub min_refresh_interval: Duration,
     /// Limit on one fetch, connection to last byte.
     pub timeout: Duration,
+}
+
+impl RawAuth {
+    /// `auth.jwks_*`, when `auth.jwks_url` is set.
+    pub(in crate::auth) fn jwks_settings(&self) -> Result<Option<JwksSettings>, SettingsError> {
+        let Some(url) = self
+            .jwks_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let url = absolute_http_url("auth.jwks_url", url)?;
+        // Over plain HTTP, anyone on the path could hand the service their own keys.
+        if url.scheme() != "https" && !is_loopback_url(&url) {
+            return Err(SettingsError::new(
+                "auth.jwks_url",
+                format!("\"{url}\" must be https:// (plain http:// only on a loopback host)"),
+            ));
+        }
+        let seconds =
+            |key: &str, secs: u64, max: u64| in_range(key, secs, 1..=max).map(Duration::from_secs);
+        Ok(Some(JwksSettings {
+            url,
+            refresh_interval: seconds("auth.jwks_refresh_secs", self.jwks_refresh_secs, 86_400)?,
+            min_refresh_interval: seconds(
+                "auth.jwks_min_refresh_interval_secs",
+                self.jwks_min_refresh_interval_secs,
+                3600,
+            )?,
+            timeout: seconds("auth.jwks_timeout_secs", self.jwks_timeout_secs, 60)?,
+        }))
+    }
 }
 
 /// A key from the set that passed every check above.
@@ -156,6 +196,12 @@ impl Jwks {
         })
     }
 
+    /// Where the keys come from.
+    #[must_use]
+    pub fn url(&self) -> &Url {
+        &self.settings.url
+    }
+
     /// Whether a key set has been loaded (readiness).
     #[must_use]
     pub fn is_ready(&self) -> bool {
@@ -172,7 +218,7 @@ impl Jwks {
     /// Starts the background task that loads the set, retries with backoff
     /// while that fails, and refreshes it every `auth.jwks_refresh_secs`.
     #[must_use]
-    pub fn spawn_refresher(self: &Arc<Self>) -> Refresher {
+    pub(super) fn spawn_refresher(self: &Arc<Self>) -> Refresher {
         let jwks = Arc::clone(self);
         Refresher(tokio::spawn(async move { jwks.refresh_forever().await }))
     }
@@ -390,7 +436,7 @@ impl Jwks {
 /// The background refresh of a [`Jwks`]; stops when dropped, i.e. when the
 /// application stops.
 #[derive(Debug)]
-pub struct Refresher(tokio::task::JoinHandle<()>);
+pub(super) struct Refresher(tokio::task::JoinHandle<()>);
 
 impl Drop for Refresher {
     fn drop(&mut self) {

@@ -1,0 +1,51 @@
+//! MySQL or MariaDB: one database shared by every replica of the service.
+
+use std::future::Future;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr};
+
+use crate::settings::DatabaseSettings;
+
+/// URL schemes of `database.url` this service's driver takes.
+pub const URL_SCHEMES: &[&str] = &["mysql", "mariadb"];
+
+/// How long a replica waits for another one's migrations, in seconds.
+const MIGRATION_LOCK_TIMEOUT_SECS: u32 = 600;
+
+/// The named lock the migrations run under. Lock names are server-wide, so
+/// it names the database (a name is at most 64 characters).
+const MIGRATION_LOCK: &str = "LEFT(CONCAT('migrations:', DATABASE()), 64)";
+
+/// Nothing to set up beyond the pool.
+pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOptions) {}
+
+/// Runs `migrations` while holding a named lock (`GET_LOCK`), so that replicas
+/// starting together on a new database do not create the same tables at once:
+/// the others wait, then find nothing to do. The lock is held on a connection
+/// of its own, so `migrations` can use the pool however small, and it goes
+/// away with that connection even if this process dies.
+pub(super) async fn migrate_exclusively(
+    settings: &DatabaseSettings,
+    migrations: impl Future<Output = Result<(), DbErr>>,
+) -> Result<(), DbErr> {
+    let lock = Database::connect(super::connect_options(settings, 1, 1)).await?;
+    let acquired = lock
+        .query_one_raw(sea_orm::Statement::from_string(
+            lock.get_database_backend(),
+            format!("SELECT GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_TIMEOUT_SECS}) AS acquired"),
+        ))
+        .await?
+        .and_then(|row| row.try_get::<Option<i64>>("", "acquired").ok().flatten());
+    if acquired != Some(1) {
+        lock.close().await?;
+        return Err(DbErr::Custom(format!(
+            "another replica held the migration lock for {MIGRATION_LOCK_TIMEOUT_SECS} s"
+        )));
+    }
+    let migrated = migrations.await;
+    let unlocked = lock
+        .execute_unprepared(&format!("DO RELEASE_LOCK({MIGRATION_LOCK})"))
+        .await;
+    lock.close().await?;
+    migrated.and(unlocked.map(drop))
+}

@@ -1,0 +1,37 @@
+//! PostgreSQL: one database shared by every replica of the service.
+
+use std::future::Future;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr};
+
+use crate::settings::DatabaseSettings;
+
+/// URL schemes of `database.url` this service's driver takes.
+pub const URL_SCHEMES: &[&str] = &["postgres", "postgresql"];
+
+/// Key of the advisory lock the migrations run under ("migrate!" in ASCII).
+/// Advisory locks belong to one database, so services never share it.
+const MIGRATION_LOCK: i64 = 0x6d69_6772_6174_6521;
+
+/// Nothing to set up beyond the pool.
+pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOptions) {}
+
+/// Runs `migrations` while holding a PostgreSQL advisory lock, so that
+/// replicas starting together on a new database do not create the same tables
+/// at once: the others wait, then find nothing to do. The lock is held on a
+/// connection of its own, so `migrations` can use the pool however small, and
+/// it goes away with that connection even if this process dies.
+pub(super) async fn migrate_exclusively(
+    settings: &DatabaseSettings,
+    migrations: impl Future<Output = Result<(), DbErr>>,
+) -> Result<(), DbErr> {
+    let lock = Database::connect(super::connect_options(settings, 1, 1)).await?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .await?;
+    let migrated = migrations.await;
+    let unlocked = lock
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .await;
+    lock.close().await?;
+    migrated.and(unlocked.map(drop))
+}

@@ -1,0 +1,175 @@
+//! Where the access token comes from: the Auth service's cookie pair as
+//! browsers really send it, or an `Authorization: Bearer` header. Whatever a
+//! client sends there, the answer is a user or anonymous, never a 5xx.
+
+use reqwest::header;
+use serde_json::Value;
+
+use crate::helpers::{
+    ACCESS_COOKIE, REFRESH_COOKIE, access_token, assert_anonymous, cookie_pair, refresh_token,
+    spawn_app, spawn_app_with,
+};
+
+#[tokio::test]
+async fn a_valid_cookie_pair_signs_the_user_in() {
+    let app = spawn_app().await;
+    let response = app.me_with_cookie(&access_token("alice")).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["email"], "alice@example.com");
+    assert_eq!(body["first_name"], "Alice");
+    assert_eq!(body["is_staff"], false);
+}
+
+#[tokio::test]
+async fn a_valid_bearer_token_signs_the_user_in_without_cookies() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .bearer_auth(access_token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn no_cookies_is_anonymous() {
+    let app = spawn_app().await;
+    assert_anonymous(app.get("/api/me").send().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(
+            header::COOKIE,
+            format!("{ACCESS_COOKIE}={}", access_token("alice")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+}
+
+#[tokio::test]
+async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_required() {
+    let app = spawn_app_with(&[("auth.require_refresh_cookie", "false")]).await;
+    let response = app
+        .get("/api/me")
+        .header(
+            header::COOKIE,
+            format!("{ACCESS_COOKIE}={}", access_token("alice")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn only_the_refresh_cookie_is_anonymous() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(
+            header::COOKIE,
+            format!("{REFRESH_COOKIE}={}", refresh_token("alice")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+}
+
+#[tokio::test]
+async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
+    let app = spawn_app().await;
+    let huge = format!(
+        "{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x",
+        "a".repeat(64 * 1024)
+    );
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, huge)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_client_error(),
+        "a 64 kB cookie got {}",
+        response.status()
+    );
+
+    for cookie in [
+        ";;;=;=",
+        "=",
+        "org.breakthesystem.jwt.access",
+        "org.breakthesystem.jwt.access=\"unterminated",
+        "org.breakthesystem.jwt.access==; org.breakthesystem.jwt.refresh==",
+    ] {
+        let response = app
+            .get("/api/me")
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_anonymous(response).await;
+    }
+
+    let non_utf8 = header::HeaderValue::from_bytes(
+        b"org.breakthesystem.jwt.access=\xff\xfe; org.breakthesystem.jwt.refresh=\xff",
+    )
+    .unwrap();
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, non_utf8)
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+
+    let bad_authorization = header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
+    let response = app
+        .get("/api/me")
+        .header(header::AUTHORIZATION, bad_authorization)
+        .send()
+        .await
+        .unwrap();
+    assert_anonymous(response).await;
+    assert!(app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_first_of_two_access_cookies_counts() {
+    let app = spawn_app().await;
+    let cookies = format!(
+        "{ACCESS_COOKIE}={}; {ACCESS_COOKIE}=garbage; {REFRESH_COOKIE}=r",
+        access_token("alice")
+    );
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_cookie_pair_with_a_bearer_header_uses_the_bearer_token() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, cookie_pair("garbage"))
+        .bearer_auth(access_token("bob"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "bob");
+}
