@@ -146,6 +146,8 @@ fn mint_token(settings: &Settings, args: MintArgs) -> anyhow::Result<()> {
         last_name: args.last_name,
         is_staff: args.staff,
         is_superuser: args.superuser,
+        // Minting stamps its own `iat`.
+        issued_at: 0,
     };
     let tokens = mint_pair(&settings.auth, &claims, settings.dev_login.lifetimes())?;
     let auth = &settings.auth;

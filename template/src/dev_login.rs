@@ -135,6 +135,8 @@ fn sign_in(Form(submitted): Form<SignInForm>, Data(dev): Data<&DevLogin>) -> Res
         last_name: submitted.last_name.trim().to_owned(),
         is_staff: submitted.is_staff.is_some(),
         is_superuser: submitted.is_superuser.is_some(),
+        // Minting stamps its own `iat`.
+        issued_at: 0,
     };
     if let Err(problem) = check(&claims) {
         let mut response = login_page(&next, Some(problem)).into_response();

@@ -15,6 +15,9 @@ use crate::{
 /// What a handler can fail with.
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
+    /// The signed-in user may not do this (`forbidden`); the message says why.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// The resource does not exist.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -27,6 +30,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 403 saying `why`.
+    #[must_use]
+    pub fn forbidden(why: &str) -> Self {
+        Self::Forbidden(ErrorBody::new("forbidden", why))
+    }
+
     /// A 404 for `what`.
     #[must_use]
     pub fn not_found(what: &str) -> Self {

@@ -17,7 +17,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     api,
-    auth::{ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, keys::KeyError},
+    auth::{
+        ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, UserStore, keys::KeyError,
+    },
     db::{self, ConnectError},
     dev_login::DevLogin,
     models::users::DbUserStore,
@@ -84,6 +86,16 @@ impl Application {
         db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
         let store = Arc::new(DbUserStore::new(db.clone()));
+        Self::build_with_store(settings, db, store).await
+    }
+
+    /// Like [`Application::build_with_db`], with `store` keeping the users
+    /// (the test suite wraps the database's store to watch or delay it).
+    pub async fn build_with_store(
+        settings: Settings,
+        db: DatabaseConnection,
+        store: Arc<dyn UserStore>,
+    ) -> Result<Self, StartupError> {
         let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
         // Background work of the key source (fetching a key set), started
         // before the listener binds; it stops with the authenticator.

@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_users;
+mod m20261130_000001_add_claims_issued_at;
 
 /// Runs this service's migrations in order.
 #[derive(Debug)]
@@ -15,6 +16,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_create_users::Migration)]
+        vec![
+            Box::new(m20260101_000001_create_users::Migration),
+            Box::new(m20261130_000001_add_claims_issued_at::Migration),
+        ]
     }
 }

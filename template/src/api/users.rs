@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{ApiTags, UserRecord};
 use crate::{
-    auth::{Authenticator, Protected, StaffUser},
+    auth::{AuthUser, Authenticator, Protected, StaffUser},
     error::ApiError,
     models,
 };
@@ -86,40 +86,53 @@ impl UsersApi {
 
     /// Deactivate a user (staff only)
     ///
-    /// Locks the user out of this service (they are anonymous here whatever
-    /// their token says) until reactivated. Other replicas notice within
-    /// `auth.user_cache_ttl_secs`.
+    /// Locks the user out of this service (403, "disabled on this service",
+    /// whatever their token says) until reactivated: at once on this replica,
+    /// within `auth.user_cache_ttl_secs` on the others. Only a superuser may
+    /// deactivate a superuser, and nobody may deactivate themselves.
     #[oai(path = "/:id/deactivate", method = "post")]
     async fn deactivate(
         &self,
-        _staff: StaffUser,
+        staff: StaffUser,
         /// Local id of the user.
         id: Path<i64>,
     ) -> Result<Protected<UserResponse>, ApiError> {
-        self.set_active(id.0, false).await
+        self.set_active(&staff, id.0, false).await
     }
 
     /// Reactivate a user (staff only)
+    ///
+    /// Only a superuser may reactivate a superuser.
     #[oai(path = "/:id/activate", method = "post")]
     async fn activate(
         &self,
-        _staff: StaffUser,
+        staff: StaffUser,
         /// Local id of the user.
         id: Path<i64>,
     ) -> Result<Protected<UserResponse>, ApiError> {
-        self.set_active(id.0, true).await
+        self.set_active(&staff, id.0, true).await
     }
 }
 
 impl UsersApi {
     async fn set_active(
         &self,
+        actor: &AuthUser,
         id: i64,
         is_active: bool,
     ) -> Result<Protected<UserResponse>, ApiError> {
-        let user = models::users::set_active(&self.db, id, is_active)
+        let user = models::users::find(&self.db, id)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
+        if user.is_superuser && !actor.is_superuser {
+            return Err(ApiError::forbidden(
+                "Only a superuser may deactivate or reactivate a superuser.",
+            ));
+        }
+        if user.id == actor.id && !is_active {
+            return Err(ApiError::forbidden("You cannot deactivate yourself."));
+        }
+        let user = models::users::set_active(&self.db, user, is_active).await?;
         self.authenticator.forget(&user.username);
         Ok(UserResponse::Ok(Json(UserRecord::from(user))).into())
     }

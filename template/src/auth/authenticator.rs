@@ -2,14 +2,18 @@
 //! that a signed-in request normally costs no database statement at all.
 
 use std::{
-    sync::Arc,
+    borrow::Cow,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{SystemTime, UNIX_EPOCH},
 };
 
 use poem::{Request, http::header};
 
 use super::{
-    AuthSettings, AuthUser, StoreError, UserStore,
+    AuthSettings, AuthUser, StoreError, UserClaims, UserStore,
     cache::ExpiringCache,
     csrf,
     key_source::KeySource,
@@ -26,13 +30,31 @@ enum Credential {
     Bearer,
 }
 
+/// The access token a request carries, and how.
+struct Credentials<'r> {
+    token: Cow<'r, str>,
+    kind: Credential,
+    /// Whether a non-empty refresh cookie came along.
+    refresh_cookie: bool,
+}
+
 /// The result of authenticating one request.
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     /// A valid token of an active local user.
     User(Arc<AuthUser>),
-    /// No usable credentials; the reason is for the log only.
+    /// No usable credentials; the reason is for the log (and tells an expired
+    /// session from others).
     Anonymous(Rejection),
+    /// The access token has expired (and only that); `refreshable` when it
+    /// came in the access cookie with the refresh cookie next to it, so the
+    /// Auth service can renew it.
+    Expired {
+        /// Whether the refresh cookie is there.
+        refreshable: bool,
+    },
+    /// A valid token of a user marked inactive on this service.
+    Inactive(Arc<AuthUser>),
     /// Valid cookie credentials on an unsafe request from an untrusted origin.
     CsrfRejected,
     /// The token is valid but the user store could not be reached.
@@ -56,6 +78,9 @@ pub struct Authenticator {
     tokens: ExpiringCache<Arc<ValidToken>>,
     /// Users whose row is known to match what their token said last time.
     cache: ExpiringCache<Arc<AuthUser>>,
+    /// Bumped by every [`Authenticator::forget`]: a request that read a user
+    /// before a `forget` must not put what it read back into the cache.
+    forgotten: AtomicU64,
     /// `own_url`'s origin and the trusted origins, serialised for comparison.
     allowed_origins: Vec<String>,
 }
@@ -84,6 +109,7 @@ impl Authenticator {
             store,
             tokens,
             cache,
+            forgotten: AtomicU64::new(0),
             allowed_origins,
         })
     }
@@ -101,8 +127,10 @@ impl Authenticator {
     }
 
     /// Forgets what is cached about `username`, so that the next request
-    /// re-reads the row (call it after changing `is_active`).
+    /// re-reads the row (call it after changing `is_active`). Requests in
+    /// flight for that user do not cache what they read before.
     pub fn forget(&self, username: &str) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate(username);
     }
 
@@ -118,6 +146,12 @@ impl Authenticator {
             Outcome::Anonymous(reason) => {
                 tracing::info!(%reason, "token rejected; request is anonymous");
             }
+            Outcome::Expired { .. } => {
+                tracing::info!(reason = %Rejection::Expired, "token rejected; request is anonymous");
+            }
+            Outcome::Inactive(user) => {
+                tracing::info!(user_id = user.id, "user is inactive on this service");
+            }
             Outcome::CsrfRejected => {
                 tracing::warn!("cookie-authenticated unsafe request from an untrusted origin");
             }
@@ -126,12 +160,21 @@ impl Authenticator {
     }
 
     async fn try_authenticate(&self, req: &Request) -> Outcome {
-        let (token, credential) = match self.credentials(req) {
+        let Credentials {
+            token,
+            kind: credential,
+            refresh_cookie,
+        } = match self.credentials(req) {
             Ok(found) => found,
             Err(reason) => return Outcome::Anonymous(reason),
         };
-        let valid = match self.validate(token).await {
+        let valid = match self.validate(&token).await {
             Ok(valid) => valid,
+            Err(Rejection::Expired) => {
+                return Outcome::Expired {
+                    refreshable: credential == Credential::Cookie && refresh_cookie,
+                };
+            }
             Err(reason) => return Outcome::Anonymous(reason),
         };
         let claims = &valid.claims;
@@ -145,27 +188,43 @@ impl Authenticator {
 
         let user = match self.cache.get(&claims.username) {
             Some(user) if user.matches(claims) => user,
-            _ => match self.store.sync_user(claims).await {
-                Ok(user) => {
-                    let user = Arc::new(user);
-                    self.cache
-                        .insert(claims.username.clone(), Arc::clone(&user));
-                    user
-                }
-                Err(error @ StoreError::Unavailable(_)) => {
-                    tracing::warn!(%error, "cannot load the user; answering 503");
-                    return Outcome::Unavailable;
-                }
-                Err(error @ StoreError::Failed(_)) => {
-                    tracing::error!(%error, "cannot load the user; answering 500");
-                    return Outcome::Failed;
-                }
+            // This token is older than the one the known row came from: the
+            // row is the fresher word on the user, and nothing is written.
+            Some(user) if claims.issued_at < user.claims_issued_at => user,
+            _ => match self.sync_user(claims).await {
+                Ok(user) => user,
+                Err(outcome) => return outcome,
             },
         };
         if user.is_active {
             Outcome::User(user)
         } else {
-            Outcome::Anonymous(Rejection::Inactive)
+            Outcome::Inactive(user)
+        }
+    }
+
+    /// Makes the store's row match `claims` and remembers it.
+    async fn sync_user(&self, claims: &UserClaims) -> Result<Arc<AuthUser>, Outcome> {
+        let forgotten = self.forgotten.load(Ordering::SeqCst);
+        match self.store.sync_user(claims).await {
+            Ok(user) => {
+                let user = Arc::new(user);
+                // A `forget` while the store answered (a staff member
+                // deactivating this user, say) may have made the row stale.
+                if self.forgotten.load(Ordering::SeqCst) == forgotten {
+                    self.cache
+                        .insert(claims.username.clone(), Arc::clone(&user));
+                }
+                Ok(user)
+            }
+            Err(error @ StoreError::Unavailable(_)) => {
+                tracing::warn!(%error, "cannot load the user; answering 503");
+                Err(Outcome::Unavailable)
+            }
+            Err(error @ StoreError::Failed(_)) => {
+                tracing::error!(%error, "cannot load the user; answering 500");
+                Err(Outcome::Failed)
+            }
         }
     }
 
@@ -188,7 +247,7 @@ impl Authenticator {
 
     /// Finds the access token: a bearer token wins over cookies, because an API
     /// client that sends one means it.
-    fn credentials<'r>(&self, req: &'r Request) -> Result<(&'r str, Credential), Rejection> {
+    fn credentials<'r>(&self, req: &'r Request) -> Result<Credentials<'r>, Rejection> {
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
             let value = value
                 .to_str()
@@ -200,26 +259,34 @@ impl Authenticator {
                 if token.is_empty() {
                     return Err(Rejection::MalformedAuthorizationHeader);
                 }
-                return Ok((token, Credential::Bearer));
+                return Ok(Credentials {
+                    token: Cow::Borrowed(token),
+                    kind: Credential::Bearer,
+                    refresh_cookie: false,
+                });
             }
             // Another scheme (e.g. Basic from a proxy) is not ours: fall back to cookies.
         }
 
         let mut access = None;
         let mut refresh = false;
-        for header_value in req.headers().get_all(header::COOKIE) {
-            // A non-UTF-8 Cookie header cannot hold our cookies: skip it.
-            let Ok(header_value) = header_value.to_str() else {
-                continue;
-            };
-            for cookie in cookie::Cookie::split_parse(header_value).flatten() {
-                // RFC 6265 §5.4: the first cookie of a name is the most specific one.
-                if access.is_none() && cookie.name() == self.settings.access_cookie {
-                    access = Some(cookie.value_raw().unwrap_or_default());
-                } else if cookie.name() == self.settings.refresh_cookie
-                    && !cookie.value().is_empty()
-                {
-                    refresh = true;
+        for value in req.headers().get_all(header::COOKIE) {
+            // Read as bytes: another application on the shared domain may set a
+            // cookie with bytes that are not ASCII (`city=München`), which must
+            // not hide ours. Our cookies are ASCII, whatever surrounds them.
+            match String::from_utf8_lossy(value.as_bytes()) {
+                Cow::Borrowed(text) => {
+                    if let Some(token) = self.scan_cookies(text, &mut refresh) {
+                        access = Some(Cow::Borrowed(token));
+                    }
+                }
+                Cow::Owned(text) => {
+                    tracing::debug!(
+                        "a Cookie header holds bytes that are not UTF-8; reading the rest"
+                    );
+                    if let Some(token) = self.scan_cookies(&text, &mut refresh) {
+                        access = Some(Cow::Owned(token.to_owned()));
+                    }
                 }
             }
         }
@@ -227,6 +294,31 @@ impl Authenticator {
         if self.settings.require_refresh_cookie && !refresh {
             return Err(Rejection::MissingRefreshCookie);
         }
-        Ok((access, Credential::Cookie))
+        Ok(Credentials {
+            token: access,
+            kind: Credential::Cookie,
+            refresh_cookie: refresh,
+        })
+    }
+
+    /// The last access cookie of one `Cookie` header, if any; notes whether a
+    /// non-empty refresh cookie is there. When a browser sends two access
+    /// cookies (a stale one for this host, say, and the Auth service's for the
+    /// parent domain), the last counts, as in Django: the Auth service reads
+    /// the same cookie when it refreshes or signs the user out.
+    fn scan_cookies<'t>(&self, text: &'t str, refresh: &mut bool) -> Option<&'t str> {
+        let mut access = None;
+        for cookie in cookie::Cookie::split_parse(text) {
+            let Ok(cookie) = cookie else {
+                tracing::debug!("skipping a malformed cookie in the Cookie header");
+                continue;
+            };
+            if cookie.name() == self.settings.access_cookie {
+                access = cookie.value_raw();
+            } else if cookie.name() == self.settings.refresh_cookie && !cookie.value().is_empty() {
+                *refresh = true;
+            }
+        }
+        access
     }
 }

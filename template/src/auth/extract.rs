@@ -14,7 +14,11 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, http::header};
+use poem::{
+    FromRequest, IntoResponse, Request, RequestBody, Response,
+    http::{StatusCode, header},
+    web::Html,
+};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions,
     registry::{MetaResponses, MetaSecurityScheme, Registry},
@@ -23,7 +27,7 @@ use poem_openapi::{
 use super::{
     AuthUser,
     authenticator::Outcome,
-    error::{AuthFailure, ErrorBody, RETRY_AFTER_SECS},
+    error::{AuthFailure, BadRequest, ErrorBody, RETRY_AFTER_SECS},
     middleware::LazyAuth,
     redirect::login_redirect_url,
 };
@@ -38,38 +42,63 @@ pub const BEARER_SCHEME: &str = "BearerToken";
 /// poem-openapi only takes `'static` names and the cookie name is a setting.
 pub const ACCESS_COOKIE_NAME_PLACEHOLDER: &str = "ACCESS_COOKIE_NAME";
 
-/// A protected operation's response: `T`, plus the [`AuthFailure`] answers in
-/// the spec.
+/// A protected operation's response: `T`, or the request was refused before
+/// the operation ran, by the [`AuthFailure`] answers or a client mistake in
+/// its parameters (a 400 [`BadRequest`] with the JSON error body). All of them
+/// are in the spec.
 #[derive(Debug)]
-pub struct Protected<T>(pub T);
+pub enum Protected<T> {
+    /// The operation ran.
+    Done(T),
+    /// An extractor refused the request: authentication or a parameter.
+    Refused(poem::Error),
+}
 
 impl<T> From<T> for Protected<T> {
     fn from(response: T) -> Self {
-        Self(response)
+        Self::Done(response)
     }
 }
 
 impl<T: IntoResponse> IntoResponse for Protected<T> {
     fn into_response(self) -> Response {
-        self.0.into_response()
+        match self {
+            Self::Done(response) => response.into_response(),
+            // A parameter that did not parse or validate: the client's mistake,
+            // told in the same JSON as every other error.
+            Self::Refused(error) if error.status() == StatusCode::BAD_REQUEST => {
+                BadRequest::from_error(&error).into_response()
+            }
+            // The authentication failure, already answered as it should be.
+            Self::Refused(error) => error.into_response(),
+        }
     }
 }
 
 impl<T: ApiResponse> ApiResponse for Protected<T> {
+    const BAD_REQUEST_HANDLER: bool = true;
+
     fn meta() -> MetaResponses {
         let mut meta = T::meta();
+        meta.responses.extend(BadRequest::meta().responses);
         meta.responses.extend(AuthFailure::meta().responses);
         meta
     }
 
     fn register(registry: &mut Registry) {
         T::register(registry);
+        BadRequest::register(registry);
         AuthFailure::register(registry);
+    }
+
+    fn from_parse_request_error(error: poem::Error) -> Self {
+        Self::Refused(error)
     }
 }
 
 /// The user, if the request carries valid credentials; for pages that work for
-/// everybody. Never fails: a CSRF failure or an unreachable store reads as anonymous.
+/// everybody. Never fails: an inactive user, a CSRF failure or an unreachable
+/// store read as anonymous.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub Option<Arc<AuthUser>>);
 
@@ -78,6 +107,8 @@ impl<'a> FromRequest<'a> for CurrentUser {
         Ok(Self(match lazy(req)?.outcome(req).await {
             Outcome::User(user) => Some(Arc::clone(user)),
             Outcome::Anonymous(_)
+            | Outcome::Expired { .. }
+            | Outcome::Inactive(_)
             | Outcome::CsrfRejected
             | Outcome::Unavailable
             | Outcome::Failed => None,
@@ -100,9 +131,13 @@ impl<'a> FromRequest<'a> for SignedIn {
 fn lazy(req: &Request) -> poem::Result<&LazyAuth> {
     req.extensions().get::<LazyAuth>().ok_or_else(|| {
         tracing::error!("AuthMiddleware is not installed on this route");
-        poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+        poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
     })
 }
+
+/// What an inactive user is told.
+const DISABLED: &str =
+    "Your account is disabled on this service. Ask its staff to enable it again.";
 
 /// The signed-in user of `req`, or the failure to answer with.
 async fn require(
@@ -111,9 +146,18 @@ async fn require(
     lacking: &str,
 ) -> poem::Result<Arc<AuthUser>> {
     let lazy = lazy(req)?;
+    let settings = lazy.authenticator.settings();
     let failure = match lazy.outcome(req).await {
         Outcome::User(user) if allowed(user) => return Ok(Arc::clone(user)),
         Outcome::User(_) => AuthFailure::Forbidden(ErrorBody::new("forbidden", lacking)),
+        // Never the login page: the Auth service would send a signed-in user
+        // straight back, round and round.
+        Outcome::Inactive(_) if is_browser_navigation(req) => {
+            return Err(poem::Error::from_response(disabled_page()));
+        }
+        Outcome::Inactive(_) => {
+            AuthFailure::Forbidden(ErrorBody::new("account_disabled", DISABLED))
+        }
         Outcome::CsrfRejected => AuthFailure::Forbidden(ErrorBody::new(
             "csrf_failed",
             "Cookie-authenticated requests that change state must come from a trusted origin (Origin or Referer header).",
@@ -128,8 +172,27 @@ async fn require(
         Outcome::Failed => {
             AuthFailure::Internal(ErrorBody::new("internal", "An unexpected error occurred."))
         }
-        Outcome::Anonymous(_) if is_browser_navigation(req) => {
-            AuthFailure::LoginRedirect(login_redirect_url(lazy.authenticator.settings(), req))
+        // Only the access token has expired and the refresh cookie is there:
+        // the Auth service can renew the session without a login form.
+        Outcome::Expired { refreshable: true } if is_browser_navigation(req) => {
+            let page = settings.refresh_url.as_ref().unwrap_or(&settings.login_url);
+            AuthFailure::LoginRedirect(login_redirect_url(settings, page, req))
+        }
+        Outcome::Anonymous(_) | Outcome::Expired { .. } if is_browser_navigation(req) => {
+            AuthFailure::LoginRedirect(login_redirect_url(settings, &settings.login_url, req))
+        }
+        Outcome::Expired { .. } => {
+            let mut body = ErrorBody::new(
+                "token_expired",
+                "The access token has expired: renew it at the Auth service (refresh_url, or its token refresh endpoint), then try again.",
+            );
+            body.0.login_url = Some(settings.login_url.to_string());
+            body.0.refresh_url = settings.refresh_url.as_ref().map(ToString::to_string);
+            AuthFailure::Unauthorized(
+                body,
+                r#"Bearer error="invalid_token", error_description="The access token expired""#
+                    .to_owned(),
+            )
         }
         Outcome::Anonymous(_) => AuthFailure::Unauthorized(
             ErrorBody::new(
@@ -140,6 +203,16 @@ async fn require(
         ),
     };
     Err(failure.into())
+}
+
+/// The short page an inactive user's browser gets, with a 403.
+fn disabled_page() -> Response {
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Account disabled</title></head>\n<body>\n<h1>Account disabled</h1>\n<p>{DISABLED}</p>\n</body>\n</html>\n"
+    );
+    Html(page)
+        .with_status(StatusCode::FORBIDDEN)
+        .into_response()
 }
 
 /// A top-level page load, as opposed to `fetch`/XHR or an API client: a GET or

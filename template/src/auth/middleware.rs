@@ -1,9 +1,13 @@
 //! The middleware half of the middleware/extractor pair: it gives every request
-//! a slot in which the extractors resolve the user, lazily and at most once.
+//! a slot in which the extractors resolve the user, lazily and at most once,
+//! and marks every response that depended on who the user is.
 
 use std::sync::Arc;
 
-use poem::{Endpoint, Middleware, Request, Result};
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderValue, header},
+};
 use tokio::sync::OnceCell;
 
 use super::{Authenticator, authenticator::Outcome};
@@ -41,15 +45,30 @@ pub struct AuthEndpoint<E> {
 }
 
 impl<E: Endpoint> Endpoint for AuthEndpoint<E> {
-    type Output = E::Output;
+    type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         // Nothing is parsed or verified here: a public endpoint never pays for it.
+        let outcome = Arc::new(OnceCell::new());
         req.extensions_mut().insert(LazyAuth {
             authenticator: Arc::clone(&self.authenticator),
-            outcome: OnceCell::new(),
+            outcome: Arc::clone(&outcome),
         });
-        self.inner.call(req).await
+        let result = self.inner.call(req).await;
+        if !outcome.initialized() {
+            return result.map(IntoResponse::into_response);
+        }
+        // The answer depended on who asked: no shared cache may keep it, and a
+        // private one must tell the cookies and the Authorization header apart.
+        let mut response =
+            result.map_or_else(poem::Error::into_response, IntoResponse::into_response);
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.append(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Authorization"),
+        );
+        Ok(response)
     }
 }
 
@@ -57,7 +76,7 @@ impl<E: Endpoint> Endpoint for AuthEndpoint<E> {
 #[derive(Clone)]
 pub(super) struct LazyAuth {
     pub(super) authenticator: Arc<Authenticator>,
-    outcome: OnceCell<Outcome>,
+    outcome: Arc<OnceCell<Outcome>>,
 }
 
 impl LazyAuth {

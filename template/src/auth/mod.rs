@@ -47,7 +47,7 @@ mod store;
 pub mod token;
 
 pub use authenticator::Authenticator;
-pub use error::{AuthFailure, ErrorBody, RETRY_AFTER_SECS};
+pub use error::{AuthFailure, BadRequest, ErrorBody, RETRY_AFTER_SECS};
 pub use extract::{
     ACCESS_COOKIE_NAME_PLACEHOLDER, ACCESS_COOKIE_SCHEME, Authenticated, BEARER_SCHEME,
     CurrentUser, Protected, SignedIn, StaffUser,

@@ -1,4 +1,5 @@
-//! The redirect that sends an anonymous browser to the Auth service's login page.
+//! The redirect that sends an anonymous browser to the Auth service's login
+//! page (or its refresh page, when only the access token has expired).
 //!
 //! `next` is built only from `own_url` and the request's path and query, never
 //! from `Host` or `X-Forwarded-*`, so whatever a client sends, it points back
@@ -8,6 +9,7 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use poem::Request;
+use url::Url;
 
 use super::AuthSettings;
 
@@ -20,8 +22,9 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-/// `login_url` with `next = own_url + path + query` appended to its query.
-pub(super) fn login_redirect_url(settings: &AuthSettings, req: &Request) -> String {
+/// `page` (the login or the refresh page) with `next = own_url + path + query`
+/// appended to its query.
+pub(super) fn login_redirect_url(settings: &AuthSettings, page: &Url, req: &Request) -> String {
     // The URI as the client sent it: `uri()` loses the prefix of nested routes.
     let path_and_query = req
         .original_uri()
@@ -32,13 +35,13 @@ pub(super) fn login_redirect_url(settings: &AuthSettings, req: &Request) -> Stri
 
     let field = utf8_percent_encode(&settings.redirect_field_name, QUERY_VALUE);
     let value = utf8_percent_encode(&next, QUERY_VALUE);
-    let mut login = settings.login_url.clone();
-    login.set_fragment(None);
-    // A query already on `login_url` (e.g. `?client=svc`) is kept as it is.
-    let query = match login.query().filter(|q| !q.is_empty()) {
+    let mut page = page.clone();
+    page.set_fragment(None);
+    // A query already on the page's URL (e.g. `?client=svc`) is kept as it is.
+    let query = match page.query().filter(|q| !q.is_empty()) {
         Some(existing) => format!("{existing}&{field}={value}"),
         None => format!("{field}={value}"),
     };
-    login.set_query(Some(&query));
-    login.into()
+    page.set_query(Some(&query));
+    page.into()
 }

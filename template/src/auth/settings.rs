@@ -23,6 +23,9 @@ const MIN_SECRET_BYTES: usize = 32;
 pub struct AuthSettings {
     /// The Auth service's login page.
     pub login_url: Url,
+    /// The Auth service's page that renews an expired access token from the
+    /// refresh cookie and sends the browser back to `next`, if it has one.
+    pub refresh_url: Option<Url>,
     /// This service's public origin.
     pub own_url: Url,
     /// Query parameter of `login_url` that carries the return URL.
@@ -82,6 +85,7 @@ pub struct ClaimNames {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAuth {
     login_url: String,
+    refresh_url: Option<String>,
     own_url: String,
     redirect_field_name: String,
     access_cookie: String,
@@ -129,13 +133,13 @@ impl RawAuth {
         } else {
             origin_url("auth.own_url", &self.own_url)?
         };
-        let login_url = if self.login_url.starts_with('/') && !self.login_url.starts_with("//") {
-            // A page of this very service, such as the development login.
-            let own = own_url.as_str().trim_end_matches('/');
-            absolute_http_url("auth.login_url", &format!("{own}{}", self.login_url))?
-        } else {
-            absolute_http_url("auth.login_url", &self.login_url)?
-        };
+        let login_url = page_url("auth.login_url", &self.login_url, &own_url)?;
+        let refresh_url = self
+            .refresh_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| page_url("auth.refresh_url", url, &own_url))
+            .transpose()?;
         let trusted_origins = csrf
             .trusted_origins
             .iter()
@@ -165,6 +169,7 @@ impl RawAuth {
 
         Ok(AuthSettings {
             login_url,
+            refresh_url,
             own_url,
             redirect_field_name: self.redirect_field_name,
             access_cookie: self.access_cookie,
@@ -334,6 +339,17 @@ where
     }
 
     deserializer.deserialize_any(OneOrMany(std::marker::PhantomData))
+}
+
+/// An absolute http(s) URL, or a path (`/dev/login/`): a page of this very
+/// service, under `own_url`.
+fn page_url(key: &str, value: &str, own_url: &Url) -> Result<Url, SettingsError> {
+    if value.starts_with('/') && !value.starts_with("//") {
+        let own = own_url.as_str().trim_end_matches('/');
+        absolute_http_url(key, &format!("{own}{value}"))
+    } else {
+        absolute_http_url(key, value)
+    }
 }
 
 /// `http://localhost:<server.port>`: what an empty `auth.own_url` means, for a

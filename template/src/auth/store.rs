@@ -3,8 +3,6 @@
 
 use std::{future::Future, pin::Pin};
 
-use serde::Serialize;
-
 /// Longest `username` accepted, in characters (Django's `auth_user` column,
 /// mirrored by the `users` table).
 pub const MAX_USERNAME_CHARS: usize = 150;
@@ -28,10 +26,14 @@ pub struct UserClaims {
     pub is_staff: bool,
     /// Superuser flag.
     pub is_superuser: bool,
+    /// When the Auth service issued the token (`iat`, Unix seconds; 0 when
+    /// absent): a token older than the one a row was written from never
+    /// overwrites it.
+    pub issued_at: u64,
 }
 
 /// A local user, as authentication hands it to handlers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     /// Local surrogate key.
     pub id: i64,
@@ -49,6 +51,8 @@ pub struct AuthUser {
     pub is_superuser: bool,
     /// Local flag: `false` locks the user out of this service whatever the token says.
     pub is_active: bool,
+    /// `iat` of the token the claims were last written from.
+    pub claims_issued_at: u64,
 }
 
 impl AuthUser {
@@ -93,6 +97,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 pub trait UserStore: Send + Sync + 'static {
     /// Makes the row for `claims.username` hold `claims`, creating it on first
     /// sight, and returns it. Must be race-free (concurrent calls for one new
-    /// user create one row) and must not write when the row already matches.
+    /// user create one row), must not write when the row already matches, and
+    /// must not overwrite claims written from a newer token (a larger
+    /// `issued_at`): it then returns the row as it is.
     fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser>;
 }

@@ -52,8 +52,6 @@ pub enum Rejection {
     MissingClaim(String),
     /// A claim has the wrong JSON type, is empty, or is too long.
     InvalidClaim(String),
-    /// The local user is marked inactive.
-    Inactive,
     /// A cookie-authenticated unsafe request from an untrusted origin.
     CsrfFailed,
     /// No key of the key source has the token's `kid` and fits its algorithm.
@@ -78,7 +76,6 @@ impl fmt::Display for Rejection {
             Self::WrongTokenType => f.write_str("wrong token type (not an access token)"),
             Self::MissingClaim(claim) => write!(f, "missing claim `{claim}`"),
             Self::InvalidClaim(claim) => write!(f, "invalid claim `{claim}`"),
-            Self::Inactive => f.write_str("user is inactive"),
             Self::CsrfFailed => f.write_str("CSRF check failed"),
             Self::UnknownKey => f.write_str("no key for the token's kid and algorithm"),
             Self::KeysUnavailable => f.write_str("signing keys not loaded yet"),
@@ -191,9 +188,11 @@ impl TokenValidator {
             Some(Value::String(jti)) if !jti.is_empty() => Ok(()),
             Some(_) => Err(Rejection::InvalidClaim(s.jti_claim.clone())),
         }?;
-        // `iat` is informational, but a non-numeric one means a broken token.
+        // `iat` orders tokens (an older one never overwrites a newer one's
+        // claims); a non-numeric one means a broken token.
         match claims.get("iat") {
-            None | Some(Value::Number(_)) => Ok(()),
+            None => Ok(()),
+            Some(iat) if iat.as_u64().is_some() => Ok(()),
             Some(_) => Err(Rejection::InvalidClaim("iat".to_owned())),
         }
     }
@@ -201,7 +200,13 @@ impl TokenValidator {
     fn user_claims(&self, claims: &Map<String, Value>) -> Result<UserClaims, Rejection> {
         let names = &self.settings.names;
         let username = required_string(claims, &names.username, MAX_USERNAME_CHARS)?;
-        if username.trim().is_empty() {
+        // `alice ` must never share a row with `alice` (MySQL compares with
+        // trailing spaces ignored), and a name with control characters is no
+        // name an Auth service hands out.
+        if username.is_empty()
+            || username.trim() != username
+            || username.chars().any(char::is_control)
+        {
             return Err(Rejection::InvalidClaim(names.username.clone()));
         }
         Ok(UserClaims {
@@ -211,6 +216,8 @@ impl TokenValidator {
             last_name: optional_string(claims, &names.last_name, MAX_NAME_CHARS)?,
             is_staff: required_bool(claims, &names.is_staff)?,
             is_superuser: required_bool(claims, &names.is_superuser)?,
+            // Checked above: absent, or a non-negative integer.
+            issued_at: claims.get("iat").and_then(Value::as_u64).unwrap_or(0),
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct Model {
     pub date_joined: DateTime<Utc>,
     /// Last time the claims changed (or `is_active` was set).
     pub updated_at: DateTime<Utc>,
+    /// `iat` of the token the claims were last written from (Unix seconds):
+    /// an older token never overwrites them.
+    pub claims_issued_at: i64,
 }
 
 /// `users` has no relations.

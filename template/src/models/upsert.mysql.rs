@@ -15,28 +15,42 @@ pub const SYNC_STATEMENTS: usize = 2;
 /// Inserts the user, or updates the columns the token owns.
 ///
 /// MySQL evaluates the `SET` list left to right, each assignment seeing the
-/// ones before it, so `updated_at` comes first and compares the old values with
-/// the new ones. When nothing differs every column is set to its own value, and
-/// MySQL writes nothing (0 affected rows). The unique index on `username` makes
-/// concurrent first requests race-free: one inserts, the others update.
-/// `VALUES(col)` is understood by MySQL and MariaDB alike.
+/// ones before it. So `claims_issued_at` comes first and decides, on the old
+/// values: it takes the token's `iat` when a claim differs and the token is
+/// not older than the one the row was written from. `updated_at` then moves
+/// only if that happened and a claim differs (the claims are still the old
+/// ones there), and each claim column follows `claims_issued_at`. When nothing
+/// is to change, every column is set to its own value and MySQL writes nothing
+/// (0 affected rows). The unique index on `username` makes concurrent first
+/// requests race-free: one inserts, the others update. `VALUES(col)` is
+/// understood by MySQL and MariaDB alike.
 const UPSERT: &str = "\
 INSERT INTO users
-    (username, email, first_name, last_name, is_staff, is_superuser, is_active, date_joined, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)
+    (username, email, first_name, last_name, is_staff, is_superuser, is_active,
+     date_joined, updated_at, claims_issued_at)
+VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?)
 ON DUPLICATE KEY UPDATE
-    updated_at = IF(
-        email <> VALUES(email) OR first_name <> VALUES(first_name)
+    claims_issued_at = IF(
+        (email <> VALUES(email) OR first_name <> VALUES(first_name)
             OR last_name <> VALUES(last_name) OR is_staff <> VALUES(is_staff)
-            OR is_superuser <> VALUES(is_superuser),
+            OR is_superuser <> VALUES(is_superuser))
+        AND VALUES(claims_issued_at) >= claims_issued_at,
+        VALUES(claims_issued_at),
+        claims_issued_at
+    ),
+    updated_at = IF(
+        claims_issued_at = VALUES(claims_issued_at)
+            AND (email <> VALUES(email) OR first_name <> VALUES(first_name)
+                OR last_name <> VALUES(last_name) OR is_staff <> VALUES(is_staff)
+                OR is_superuser <> VALUES(is_superuser)),
         VALUES(updated_at),
         updated_at
     ),
-    email = VALUES(email),
-    first_name = VALUES(first_name),
-    last_name = VALUES(last_name),
-    is_staff = VALUES(is_staff),
-    is_superuser = VALUES(is_superuser)";
+    email = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(email), email),
+    first_name = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(first_name), first_name),
+    last_name = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(last_name), last_name),
+    is_staff = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(is_staff), is_staff),
+    is_superuser = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(is_superuser), is_superuser)";
 
 /// Makes the row of `claims.username` hold `claims`: [`UPSERT`], then the row
 /// is read back.
@@ -57,6 +71,7 @@ pub async fn upsert_from_claims(
             claims.is_superuser.into(),
             now.into(),
             now.into(),
+            i64::try_from(claims.issued_at).unwrap_or(i64::MAX).into(),
         ],
     );
     db.execute_raw(statement).await?;

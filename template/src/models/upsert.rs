@@ -31,14 +31,16 @@ const CLAIM_COLUMNS: [Column; 5] = [
 /// ```sql
 /// INSERT INTO users (...) VALUES (...)
 /// ON CONFLICT (username) DO UPDATE SET email = excluded.email, ...
-///   WHERE users.email <> excluded.email OR ...
+///   WHERE (users.email <> excluded.email OR ...)
+///     AND excluded.claims_issued_at >= users.claims_issued_at
 /// RETURNING *
 /// ```
 ///
 /// The unique index makes concurrent first requests for one user race-free:
 /// exactly one inserts, the others update (or find nothing to change). The
-/// `WHERE` makes unchanged claims write nothing; that statement returns no row,
-/// and the row is then read with a `SELECT` (only on a cold cache).
+/// `WHERE` makes unchanged claims, and claims of a token older than the one
+/// the row was written from, write nothing; that statement returns no row, and
+/// the row is then read with a `SELECT` (only on a cold cache).
 pub async fn upsert_from_claims(
     db: &impl ConnectionTrait,
     claims: &UserClaims,
@@ -50,6 +52,9 @@ pub async fn upsert_from_claims(
     let changed = rest
         .into_iter()
         .fold(differs(first), |any, column| any.or(differs(column)));
+    let not_older = Expr::col(("excluded", Column::ClaimsIssuedAt))
+        .gte(Expr::col((users::Entity, Column::ClaimsIssuedAt)));
+    let issued_at = i64::try_from(claims.issued_at).unwrap_or(i64::MAX);
     let statement = Query::insert()
         .into_table(users::Entity)
         .columns([
@@ -62,6 +67,7 @@ pub async fn upsert_from_claims(
             Column::IsActive,
             Column::DateJoined,
             Column::UpdatedAt,
+            Column::ClaimsIssuedAt,
         ])
         .values([
             claims.username.clone().into(),
@@ -73,13 +79,14 @@ pub async fn upsert_from_claims(
             true.into(),
             now.into(),
             now.into(),
+            issued_at.into(),
         ])
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .on_conflict(
             OnConflict::column(Column::Username)
                 .update_columns(CLAIM_COLUMNS)
-                .update_column(Column::UpdatedAt)
-                .action_and_where(changed)
+                .update_columns([Column::UpdatedAt, Column::ClaimsIssuedAt])
+                .action_and_where(changed.and(not_older))
                 .to_owned(),
         )
         .returning_all()

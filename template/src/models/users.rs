@@ -79,22 +79,24 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// Sets `is_active` of user `id`; `None` when there is no such user.
+/// The user with local id `id`, if any.
+pub async fn find(db: &DatabaseConnection, id: i64) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find_by_id(id).one(db).await
+}
+
+/// Sets `is_active` of `user` and returns the row as it is now.
 pub async fn set_active(
     db: &DatabaseConnection,
-    id: i64,
+    user: users::Model,
     is_active: bool,
-) -> Result<Option<users::Model>, DbErr> {
-    let Some(user) = users::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
+) -> Result<users::Model, DbErr> {
     if user.is_active == is_active {
-        return Ok(Some(user));
+        return Ok(user);
     }
     let mut active: users::ActiveModel = user.into();
     active.is_active = Set(is_active);
     active.updated_at = Set(Utc::now());
-    active.update(db).await.map(Some)
+    active.update(db).await
 }
 
 impl From<users::Model> for AuthUser {
@@ -108,6 +110,7 @@ impl From<users::Model> for AuthUser {
             is_staff: user.is_staff,
             is_superuser: user.is_superuser,
             is_active: user.is_active,
+            claims_issued_at: u64::try_from(user.claims_issued_at).unwrap_or(0),
         }
     }
 }

@@ -62,6 +62,28 @@ async fn an_empty_username_is_anonymous() {
 }
 
 #[tokio::test]
+async fn a_username_with_surrounding_whitespace_or_control_characters_is_anonymous() {
+    // `alice ` must never share a row with `alice`: MySQL compares strings
+    // with trailing spaces ignored.
+    let app = spawn_app().await;
+    for username in [
+        "alice ",
+        " alice",
+        "alice\n",
+        "al\u{7}ice",
+        "\talice",
+        "alice\u{85}",
+    ] {
+        let token = sign(&claims_with("alice", "user_uuid", json!(username)));
+        assert_anonymous(app.me_with_cookie(&token).await).await;
+    }
+    assert!(app.users().await.is_empty());
+    // Spaces inside a name are a name like any other.
+    let token = sign(&claims_with("alice", "user_uuid", json!("alice liddell")));
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+}
+
+#[tokio::test]
 async fn renamed_claims_are_read_from_their_configured_names() {
     let app = spawn_app_with(&[("auth.claims.username", "sub_uuid")]).await;
     let mut claims = access_claims("ignored");

@@ -3,11 +3,11 @@
 //! client sends there, the answer is a user or anonymous, never a 5xx.
 
 use reqwest::header;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{
-    ACCESS_COOKIE, REFRESH_COOKIE, access_token, assert_anonymous, cookie_pair, refresh_token,
-    spawn_app, spawn_app_with,
+    ACCESS_COOKIE, REFRESH_COOKIE, access_token, assert_anonymous, claims_with, cookie_pair, now,
+    refresh_token, sign, spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -143,13 +143,28 @@ async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
     assert!(app.users().await.is_empty());
 }
 
+/// `GET /api/me` with the raw `Cookie` header `bytes`.
+async fn status_with_cookie_bytes(app: &crate::helpers::TestApp, bytes: &[u8]) -> u16 {
+    app.get("/api/me")
+        .header(
+            header::COOKIE,
+            header::HeaderValue::from_bytes(bytes).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
-async fn the_first_of_two_access_cookies_counts() {
+async fn of_two_access_cookies_the_last_counts_as_in_django() {
+    // A stale cookie for this host and the Auth service's for the parent
+    // domain: the Auth service (Django) reads the last, and so does this one.
     let app = spawn_app().await;
-    let cookies = format!(
-        "{ACCESS_COOKIE}={}; {ACCESS_COOKIE}=garbage; {REFRESH_COOKIE}=r",
-        access_token("alice")
-    );
+    let stale = sign(&claims_with("alice", "exp", json!(now() - 60)));
+    let fresh = access_token("alice");
+    let cookies = format!("{ACCESS_COOKIE}={stale}; {ACCESS_COOKIE}={fresh}; {REFRESH_COOKIE}=r");
     let response = app
         .get("/api/me")
         .header(header::COOKIE, cookies)
@@ -157,6 +172,53 @@ async fn the_first_of_two_access_cookies_counts() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+
+    let cookies = format!("{ACCESS_COOKIE}={fresh}; {ACCESS_COOKIE}={stale}; {REFRESH_COOKIE}=r");
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    // Split over two Cookie headers (as HTTP/2 may send them), the same holds.
+    let response = app
+        .get("/api/me")
+        .header(header::COOKIE, format!("{ACCESS_COOKIE}={stale}"))
+        .header(
+            header::COOKIE,
+            format!("{ACCESS_COOKIE}={fresh}; {REFRESH_COOKIE}=r"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn another_apps_cookie_with_non_ascii_bytes_does_not_hide_ours() {
+    let app = spawn_app().await;
+    let token = access_token("alice");
+    // UTF-8 (`München`) and Latin-1 (`\xfc`) bytes from other applications on
+    // the shared domain, before, between and after our two cookies.
+    for others in [
+        (
+            "city=M\u{fc}nchen".as_bytes().to_vec(),
+            b"lang=\xfc".to_vec(),
+        ),
+        (
+            b"name=\xff\xfe".to_vec(),
+            "greeting=gr\u{fc}\u{df} dich".as_bytes().to_vec(),
+        ),
+    ] {
+        let mut header = others.0.clone();
+        header.extend_from_slice(format!("; {ACCESS_COOKIE}={token}; ").as_bytes());
+        header.extend_from_slice(&others.1);
+        header.extend_from_slice(format!("; {REFRESH_COOKIE}=r; tail=\u{e9}").as_bytes());
+        assert_eq!(status_with_cookie_bytes(&app, &header).await, 200);
+    }
+    assert_eq!(app.users().await.len(), 1);
 }
 
 #[tokio::test]

@@ -12,9 +12,10 @@ use std::{
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use {{crate_name}}::{
-    auth::{Authenticator, DEVELOPMENT_SECRET},
+    auth::{Authenticator, DEVELOPMENT_SECRET, UserStore},
     db,
     entities::users,
+    models::users::DbUserStore,
     settings::{Environment, Settings},
     startup::Application,
     telemetry,
@@ -40,8 +41,8 @@ pub(crate) struct TestApp {
     /// SQL statements the app has sent since start (migrations excluded).
     pub(crate) statements: Arc<AtomicUsize>,
     pub(crate) client: reqwest::Client,
-    /// Dropped last: the database goes away with the app.
-    _database: TestDatabase,
+    /// Dropped with the last app on it: the database goes away with the apps.
+    database: Arc<TestDatabase>,
 }
 
 /// The app with the test settings.
@@ -51,12 +52,35 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// The app with extra setting overrides, e.g. `("auth.leeway_secs", "30")`.
 pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    let settings = test_settings(overrides).expect("test settings are valid");
+    let database = Arc::new(TestDatabase::create().await);
+    spawn(overrides, database, |db| Arc::new(DbUserStore::new(db))).await
+}
+
+/// Another replica of `app`: an app of its own on the same database.
+pub(crate) async fn spawn_replica_of(app: &TestApp, overrides: &[(&str, &str)]) -> TestApp {
+    spawn(overrides, Arc::clone(&app.database), |db| {
+        Arc::new(DbUserStore::new(db))
+    })
+    .await
+}
+
+/// The app with `store` (given the app's database) keeping its users.
+pub(crate) async fn spawn_app_with_store(
+    store: impl FnOnce(DatabaseConnection) -> Arc<dyn UserStore>,
+) -> TestApp {
+    let database = Arc::new(TestDatabase::create().await);
+    spawn(&[], database, store).await
+}
+
+async fn spawn(
+    overrides: &[(&str, &str)],
+    database: Arc<TestDatabase>,
+    store: impl FnOnce(DatabaseConnection) -> Arc<dyn UserStore>,
+) -> TestApp {
+    let mut settings = test_settings(overrides).expect("test settings are valid");
     if std::env::var_os("TEST_LOG").is_some() {
         telemetry::init(&settings.log);
     }
-    let database = TestDatabase::create().await;
-    let mut settings = settings;
     settings.database.url = database.url().to_owned().into();
 
     let mut db = db::connect(&settings.database).await.expect("database");
@@ -69,7 +93,7 @@ pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         counter.fetch_add(1, Ordering::SeqCst);
     });
 
-    let app = Application::build_with_db(settings, db.clone())
+    let app = Application::build_with_store(settings, db.clone(), store(db.clone()))
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -85,7 +109,7 @@ pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client"),
-        _database: database,
+        database,
     }
 }
 
@@ -241,6 +265,23 @@ where
 pub(crate) fn assert_unavailable(response: &Response) {
     assert_eq!(response.status(), 503, "expected 503, got {response:?}");
     assert!(response.headers().contains_key(header::RETRY_AFTER));
+}
+
+/// Asserts `response` is an API request's answer to an expired access token:
+/// 401, saying so in the body and in `WWW-Authenticate`, with where to renew.
+pub(crate) async fn assert_expired(response: Response) {
+    assert_eq!(response.status(), 401, "expected 401, got {response:?}");
+    let challenge = response.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(
+        challenge.starts_with(r#"Bearer error="invalid_token""#) && challenge.contains("expired"),
+        "{challenge}"
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["error"], "token_expired");
+    assert_eq!(body["login_url"], LOGIN_URL);
 }
 
 /// Asserts `response` is the anonymous answer of an API request.

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use {{crate_name}}::auth::DEVELOPMENT_SECRET;
 
 use crate::helpers::{
-    access_claims, access_token, assert_anonymous, assert_token_rejected, claims_with, eventually,
-    now, refresh_token, sign, sign_with, spawn_app, spawn_app_with,
+    access_claims, access_token, assert_anonymous, assert_expired, assert_token_rejected,
+    claims_with, eventually, now, refresh_token, sign, sign_with, spawn_app, spawn_app_with,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -99,8 +99,26 @@ async fn a_token_signed_with_another_key_is_anonymous() {
 }
 
 #[tokio::test]
-async fn an_expired_token_is_anonymous() {
-    assert_token_rejected(&sign(&claims_with("alice", "exp", json!(now() - 1)))).await;
+async fn an_expired_token_is_anonymous_and_the_client_is_told_it_expired() {
+    let app = spawn_app().await;
+    let expired = sign(&claims_with("alice", "exp", json!(now() - 1)));
+    assert_expired(app.me_with_cookie(&expired).await).await;
+    let response = app.get("/api/me").bearer_auth(&expired).send().await.unwrap();
+    assert_expired(response).await;
+    assert!(app.users().await.is_empty(), "an expired token wrote a row");
+}
+
+#[tokio::test]
+async fn the_expired_answer_names_the_refresh_page_when_there_is_one() {
+    let app = spawn_app_with(&[("auth.refresh_url", "http://auth.localhost:8000/refresh/")]).await;
+    let expired = sign(&claims_with("alice", "exp", json!(now() - 1)));
+    let body: Value = app.me_with_cookie(&expired).await.json().await.unwrap();
+    assert_eq!(body["error"], "token_expired");
+    assert_eq!(body["refresh_url"], "http://auth.localhost:8000/refresh/");
+    // Without the setting, the body has no such field.
+    let app = spawn_app().await;
+    let body: Value = app.me_with_cookie(&expired).await.json().await.unwrap();
+    assert!(body.get("refresh_url").is_none(), "{body}");
 }
 
 #[tokio::test]
@@ -114,7 +132,7 @@ async fn an_expired_token_within_the_leeway_is_accepted() {
 async fn a_token_expired_beyond_the_leeway_is_anonymous() {
     let app = spawn_app_with(&[("auth.leeway_secs", "60")]).await;
     let token = sign(&claims_with("alice", "exp", json!(now() - 120)));
-    assert_anonymous(app.me_with_cookie(&token).await).await;
+    assert_expired(app.me_with_cookie(&token).await).await;
 }
 
 #[tokio::test]
@@ -127,7 +145,7 @@ async fn a_token_that_was_accepted_is_refused_once_it_expires() {
         app.me_with_cookie(&token).await.status() == 401
     })
     .await;
-    assert_anonymous(app.me_with_cookie(&token).await).await;
+    assert_expired(app.me_with_cookie(&token).await).await;
 }
 
 #[tokio::test]

@@ -4,13 +4,24 @@
 //! however many requests race; the staff endpoints over them; and what
 //! protected routes answer when the database is away.
 
-use {{crate_name}}::models::users::SYNC_STATEMENTS;
-use sea_orm::TransactionTrait;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use reqwest::header;
+use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
+use {{crate_name}}::{
+    auth::{AuthUser, StoreFuture, UserClaims, UserStore},
+    entities::users,
+    models::users::{DbUserStore, SYNC_STATEMENTS},
+};
 
 use crate::helpers::{
-    access_claims, access_token, assert_anonymous, assert_unavailable, claims_with, sign,
-    spawn_app, spawn_app_with,
+    TestApp, access_claims, access_token, assert_unavailable, claims_with, cookie_pair,
+    eventually, now, sign, spawn_app, spawn_app_with, spawn_app_with_store, spawn_replica_of,
 };
 
 #[tokio::test]
@@ -238,7 +249,7 @@ async fn staff_deactivation_locks_the_user_out_at_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(app.me_with_cookie(&alice).await.status(), 401);
+    assert_eq!(app.me_with_cookie(&alice).await.status(), 403);
 
     let response = app
         .post(&format!("/api/users/{}/activate", me["id"]))
@@ -306,15 +317,199 @@ async fn with_the_pool_exhausted_protected_routes_answer_503_not_hang() {
 }
 
 #[tokio::test]
-async fn an_inactive_local_user_is_anonymous_even_with_a_valid_token() {
+async fn an_inactive_user_gets_403_disabled_never_a_login_redirect() {
     let app = spawn_app().await;
     let token = access_token("alice");
-    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
-    let id = app.users().await[0].id;
-    {{crate_name}}::models::users::set_active(&app.db, id, false)
+    let me = app.me_json(&cookie_pair(&token)).await;
+    let alice = users::Entity::find_by_id(me["id"].as_i64().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    {{crate_name}}::models::users::set_active(&app.db, alice, false)
         .await
         .unwrap();
     app.authenticator.forget("alice");
-    assert_anonymous(app.me_with_cookie(&token).await).await;
+
+    // An API client is told, in JSON.
+    let response = app.me_with_cookie(&token).await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "account_disabled");
+    assert!(body["message"].as_str().unwrap().contains("disabled on this service"));
+
+    // A browser gets a short page, not the login page: the Auth service would
+    // send a signed-in user straight back, round and round.
+    let response = app
+        .get("/me/")
+        .header(header::ACCEPT, "text/html")
+        .header(header::COOKIE, cookie_pair(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().get(header::LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("disabled on this service"));
     assert_eq!(app.users().await.len(), 1);
+}
+
+/// Deactivates (`action` "deactivate") or reactivates user `id` as `actor`
+/// (a bearer token) and returns the status and JSON body.
+async fn act_on(app: &TestApp, actor: &str, action: &str, id: i64) -> (u16, Value) {
+    let response = app
+        .post(&format!("/api/users/{id}/{action}"))
+        .bearer_auth(actor)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// A bearer token for `username` with the staff and superuser flags given.
+fn token_with_flags(username: &str, staff: bool, superuser: bool) -> String {
+    let mut claims = access_claims(username);
+    claims["user_is_staff"] = json!(staff);
+    claims["user_is_superuser"] = json!(superuser);
+    sign(&claims)
+}
+
+#[tokio::test]
+async fn only_a_superuser_deactivates_a_superuser_and_nobody_themselves() {
+    let app = spawn_app().await;
+    let staff = token_with_flags("staff", true, false);
+    let root = token_with_flags("root", true, true);
+    let root_id = app.me_json(&cookie_pair(&root)).await["id"].as_i64().unwrap();
+    let staff_id = app.me_json(&cookie_pair(&staff)).await["id"].as_i64().unwrap();
+
+    let (status, body) = act_on(&app, &staff, "deactivate", root_id).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+    assert!(body["message"].as_str().unwrap().contains("superuser"), "{body}");
+    let (status, _) = act_on(&app, &staff, "deactivate", staff_id).await;
+    assert_eq!(status, 403, "staff deactivated themselves");
+    let (status, _) = act_on(&app, &root, "deactivate", root_id).await;
+    assert_eq!(status, 403, "a superuser deactivated themselves");
+    assert!(app.users().await.iter().all(|user| user.is_active));
+
+    // A superuser may deactivate another superuser; only a superuser may
+    // bring them back.
+    let other_root = token_with_flags("root2", true, true);
+    let other_root_id = app.me_json(&cookie_pair(&other_root)).await["id"].as_i64().unwrap();
+    assert_eq!(act_on(&app, &root, "deactivate", other_root_id).await.0, 200);
+    assert_eq!(act_on(&app, &staff, "activate", other_root_id).await.0, 403);
+    assert_eq!(act_on(&app, &root, "activate", other_root_id).await.0, 200);
+    // Staff may deactivate a user who is not a superuser.
+    assert_eq!(act_on(&app, &root, "deactivate", staff_id).await.0, 200);
+}
+
+/// A user store that holds its first answer for `alice` until the test lets
+/// it go.
+struct GatedStore {
+    inner: DbUserStore,
+    /// Whether alice's first answer has been held already.
+    held: AtomicBool,
+    /// Told when alice's answer is ready and held.
+    reached: Arc<Notify>,
+    /// Lets alice's answer go.
+    release: Arc<Notify>,
+}
+
+impl UserStore for GatedStore {
+    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser> {
+        Box::pin(async move {
+            let user = self.inner.sync_user(claims).await;
+            if claims.username == "alice" && !self.held.swap(true, Ordering::SeqCst) {
+                self.reached.notify_one();
+                self.release.notified().await;
+            }
+            user
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_deactivation_is_not_undone_by_a_request_in_flight() {
+    let (reached, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (held, gate) = (Arc::clone(&reached), Arc::clone(&release));
+    let app = spawn_app_with_store(move |db| {
+        Arc::new(GatedStore {
+            inner: DbUserStore::new(db),
+            held: AtomicBool::new(false),
+            reached: held,
+            release: gate,
+        })
+    })
+    .await;
+    let alice = access_token("alice");
+    let first = tokio::spawn({
+        let request = app.get("/api/me").header(header::COOKIE, cookie_pair(&alice));
+        async move { request.send().await.unwrap().status() }
+    });
+    // Alice's row is read (active) and the answer held; meanwhile staff
+    // deactivate her.
+    reached.notified().await;
+    let id = app.users().await[0].id;
+    let staff = token_with_flags("boss", true, false);
+    assert_eq!(act_on(&app, &staff, "deactivate", id).await.0, 200);
+    release.notify_one();
+    // The request that started before may finish as it began…
+    assert_eq!(first.await.unwrap(), 200);
+    // …but it must not have put the active alice back in the cache.
+    assert_eq!(app.me_with_cookie(&alice).await.status(), 403);
+}
+
+#[tokio::test]
+async fn an_older_token_never_writes_stale_flags_over_newer_ones() {
+    let app = spawn_app().await;
+    let mut newer = access_claims("alice");
+    newer["user_is_staff"] = json!(true);
+    let mut older = access_claims("alice");
+    older["iat"] = json!(now() - 120);
+    older["user_is_staff"] = json!(false);
+
+    let me = app.me_json(&cookie_pair(&sign(&newer))).await;
+    assert_eq!(me["is_staff"], true);
+    let updated = app.users().await[0].updated_at;
+
+    // The older token is still valid; it is served the fresher row.
+    let me = app.me_json(&cookie_pair(&sign(&older))).await;
+    assert_eq!(me["is_staff"], true);
+    // Also once the cache has forgotten the row: the database refuses it too.
+    app.authenticator.forget("alice");
+    let me = app.me_json(&cookie_pair(&sign(&older))).await;
+    assert_eq!(me["is_staff"], true);
+    let row = &app.users().await[0];
+    assert!(row.is_staff);
+    assert_eq!(row.updated_at, updated, "the row was rewritten");
+
+    // A token newer than both changes the row again.
+    let mut newest = access_claims("alice");
+    newest["iat"] = json!(now() + 1);
+    newest["user_is_staff"] = json!(false);
+    let me = app.me_json(&cookie_pair(&sign(&newest))).await;
+    assert_eq!(me["is_staff"], false);
+}
+
+#[tokio::test]
+async fn a_deactivation_on_one_replica_reaches_the_others_within_the_cache_ttl() {
+    // Two applications on one database, each with its own caches.
+    let ttl = [("auth.user_cache_ttl_secs", "2")];
+    let one = spawn_app_with(&ttl).await;
+    let other = spawn_replica_of(&one, &ttl).await;
+    let alice = access_token("alice");
+    assert_eq!(one.me_with_cookie(&alice).await.status(), 200);
+    assert_eq!(other.me_with_cookie(&alice).await.status(), 200);
+
+    let id = one.users().await[0].id;
+    let staff = token_with_flags("boss", true, false);
+    assert_eq!(act_on(&one, &staff, "deactivate", id).await.0, 200);
+    // At once where it was made…
+    assert_eq!(one.me_with_cookie(&alice).await.status(), 403);
+    // …and on the other replica once its cache entry expires.
+    let started = std::time::Instant::now();
+    eventually("the other replica refuses alice", || async {
+        other.me_with_cookie(&alice).await.status() == 403
+    })
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "took {:?}", started.elapsed());
 }
