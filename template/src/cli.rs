@@ -126,6 +126,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 auth.access_cookie, auth.refresh_cookie
             );
             println!("algorithms:    {:?}", auth.algorithms);
+            println!(
+                "issuer:        {}",
+                auth.issuer.as_deref().unwrap_or("(not checked)")
+            );
+            println!(
+                "audience:      {}",
+                auth.audience.as_deref().unwrap_or("(not checked)")
+            );
             println!("keys:          {keys}");
             println!("database:      {}", settings.database.url_for_display());
             println!("settings are valid");

@@ -5,11 +5,21 @@ use std::future::Future;
 
 use sea_orm::{ConnectOptions, DbErr};
 use secrecy::ExposeSecret;
+use url::Url;
 
 use crate::settings::DatabaseSettings;
 
 /// URL schemes of `database.url` this service's driver takes.
 pub const URL_SCHEMES: &[&str] = &["sqlite"];
+
+/// What else `database.url` must satisfy: a file has no user or password.
+pub(crate) fn check_url(url: &Url) -> Result<(), &'static str> {
+    if url.username().is_empty() && url.password().is_none() {
+        Ok(())
+    } else {
+        Err("names a SQLite file, which has no user or password")
+    }
+}
 
 /// SQLite creates the file (`mode=rwc`) but not its folder: create that.
 pub(super) fn prepare(settings: &DatabaseSettings, _options: &mut ConnectOptions) {
@@ -21,7 +31,8 @@ pub(super) fn prepare(settings: &DatabaseSettings, _options: &mut ConnectOptions
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(dir)
     {
-        tracing::warn!(%error, dir = %dir.display(), "cannot create the SQLite folder");
+        let dir = settings.redact(&dir.display().to_string());
+        tracing::warn!(%error, dir, "cannot create the SQLite folder");
     }
 }
 

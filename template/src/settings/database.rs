@@ -67,6 +67,7 @@ impl RawDatabase {
                 ),
             ));
         }
+        crate::db::check_url(&parsed).map_err(|why| SettingsError::new(KEY, why))?;
         let max_connections = in_range("database.max_connections", self.max_connections, 1..=1000)?;
         if self.min_connections > max_connections {
             return Err(SettingsError::new(

@@ -7,6 +7,7 @@ use crate::{
     helpers::spawn_app,
 };
 
+
 /// The binary in the production environment, with a real secret.
 fn production() -> Command {
     let mut command = service();
@@ -200,4 +201,188 @@ async fn sigterm_shuts_the_service_down_gracefully() {
         "{rest:?}"
     );
     assert!(rest.iter().any(|line| line.contains("stopped")), "{rest:?}");
+}
+
+#[test]
+fn an_unset_app_env_means_production() {
+    let mut command = production();
+    command.env_remove("APP_ENV");
+    let output = command.arg("check-config").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("environment:   production"), "{stdout}");
+
+    // So without the Auth service's key it does not start at all, and no
+    // development login or development secret can be on.
+    let stderr = failure_of(service().arg("check-config"));
+    assert!(stderr.starts_with("error: invalid setting `auth."), "{stderr}");
+}
+
+#[test]
+fn with_a_real_key_the_development_login_and_mint_token_refuse_to_sign() {
+    // `APP_ENV=test` left on a server where the real key was set: the
+    // development login would sign anyone in with that key.
+    for environment in ["test", "local"] {
+        let output = service()
+            .env("APP_ENV", environment)
+            .env("APP__AUTH__SECRET", my_secret())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{environment}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error: invalid setting `dev_login.enabled`: is refused because `auth.secret`"),
+            "{environment}: {stderr}"
+        );
+        assert!(!stderr.contains(&my_secret()));
+
+        let stderr = failure_of(
+            service()
+                .env("APP_ENV", environment)
+                .env("APP__AUTH__SECRET", my_secret())
+                .env("APP__DEV_LOGIN__ENABLED", "false")
+                .arg("mint-token"),
+        );
+        assert!(
+            stderr.contains("`mint-token` is refused") && stderr.contains("`auth.secret`"),
+            "{environment}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_development_secret_never_serves_a_public_address() {
+    for environment in ["test", "local"] {
+        let output = service()
+            .env("APP_ENV", environment)
+            .env("APP__SERVER__HOST", "0.0.0.0")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{environment}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        // Refused before it binds, naming the host (locally, the empty
+        // own_url that stands for this machine is what gives way first).
+        assert!(
+            stderr.starts_with("error: invalid setting `auth.") && stderr.contains("server.host"),
+            "{environment}: {stderr}"
+        );
+    }
+    let stderr = failure_of(
+        service()
+            .env("APP_ENV", "local")
+            .env("APP__AUTH__OWN_URL", "https://orders.example.com")
+            .arg("mint-token"),
+    );
+    assert!(stderr.contains("auth.own_url"), "{stderr}");
+}
+
+/// Starts the binary with `env`, waits until it says it is listening (or
+/// exits), stops it, and returns everything it printed.
+async fn output_of_a_start(env: &[(&str, &str)]) -> String {
+    use std::io::Read as _;
+
+    let database = TestDatabase::create().await;
+    let mut child = service()
+        .env("APP__SERVER__PORT", "0")
+        .env("APP__DATABASE__URL", database.url())
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut buffer = [0_u8; 4096];
+        while let Ok(read) = stdout.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+            if seen.contains("listening") {
+                break;
+            }
+        }
+        seen
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reader.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    reader.join().unwrap() + &stderr
+}
+
+#[tokio::test]
+async fn a_warning_says_when_the_development_login_is_on() {
+    let output = output_of_a_start(&[("APP_ENV", "test"), ("APP__LOG__FILTER", "info")]).await;
+    assert!(output.contains("listening"), "{output}");
+    let warning = output
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("development login is on"));
+    assert!(warning.is_some(), "{output}");
+}
+
+#[tokio::test]
+async fn the_database_password_is_never_printed() {
+    const PASSWORD: &str = "Pa55w0rd-never-printed";
+    // The same server as the suite's, with a password on top, and unparsable
+    // and foreign URLs carrying it.
+    let mut refused = url::Url::parse(crate::database::UNREACHABLE_URL).unwrap();
+    if refused.set_password(Some(PASSWORD)).is_err() {
+        // A file URL has no password: give the SQLite variant one with a host.
+        refused = url::Url::parse(&format!(
+            "sqlite://svc:{PASSWORD}@localhost/proc/no-such-dir/db.sqlite?mode=rwc"
+        ))
+        .unwrap();
+    }
+    let scheme = refused.scheme().to_owned();
+    for url in [
+        refused.to_string(),
+        format!("{scheme}://svc:{PASSWORD}/x#y?z@db.example/svc"),
+        format!("mongodb://svc:{PASSWORD}@db.example/svc"),
+    ] {
+        for args in [&["check-config"][..], &["serve"], &["migrate", "up"]] {
+            let output = service()
+                .env("APP_ENV", "test")
+                .env("APP__SERVER__PORT", "0")
+                .env("APP__DATABASE__URL", &url)
+                .env("APP__DATABASE__CONNECT_RETRIES", "0")
+                .env("APP__DATABASE__ACQUIRE_TIMEOUT_SECS", "1")
+                .env("RUST_LOG", "trace")
+                .args(args)
+                .output()
+                .unwrap();
+            let printed = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(
+                !printed.contains("Pa55w0rd"),
+                "{args:?} with {url} printed the password:\n{printed}"
+            );
+            if args == ["check-config"] && output.status.success() {
+                assert!(printed.contains("database:"), "{printed}");
+            }
+        }
+    }
+}
+
+#[test]
+fn string_settings_from_the_environment_are_kept_exactly() {
+    let output = production()
+        .env("APP__AUTH__SECRET", "012345678901234567890123456789012345")
+        .env("APP__AUTH__AUDIENCE", "1.0")
+        .env("APP__AUTH__ISSUER", "007")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("issuer:        007"), "{stdout}");
+    assert!(stdout.contains("audience:      1.0"), "{stdout}");
 }

@@ -2,7 +2,7 @@
 
 use reqwest::header;
 
-use crate::helpers::{ACCESS_COOKIE, REFRESH_COOKIE, TestApp, spawn_app};
+use crate::helpers::{ACCESS_COOKIE, OWN_URL, REFRESH_COOKIE, TestApp, spawn_app};
 
 const FORM: [(&str, &str); 6] = [
     ("username", "dev-alice"),
@@ -78,6 +78,11 @@ async fn next_outside_own_url_falls_back_to_the_home_page() {
         "http://evil.example/",
         "//evil.example/",
         "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "https://evil.example@svc.localhost:8001.evil.example/",
         "javascript:alert(1)",
         "",
     ] {
@@ -86,12 +91,45 @@ async fn next_outside_own_url_falls_back_to_the_home_page() {
         let response = sign_in(&app, &form).await;
         assert_eq!(response.headers()[header::LOCATION], "/", "{next}");
     }
+    // A browser resolves `http:evil.example` against this page as a path
+    // here: it stays on this service, like every `next` that is not refused.
+    let own = url::Url::parse(OWN_URL).unwrap();
+    for next in [
+        "http:evil.example",
+        "/./me/",
+        "me/../x",
+        "?a=//evil.example",
+    ] {
+        let mut form = FORM.to_vec();
+        form[5] = ("next", next);
+        let response = sign_in(&app, &form).await;
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        assert_eq!(
+            own.join(location).unwrap().origin(),
+            own.origin(),
+            "{next} → {location}"
+        );
+    }
     let mut form = FORM.to_vec();
     form[5] = ("next", "http://svc.localhost:8001/me/?x=1");
     let response = sign_in(&app, &form).await;
     assert_eq!(
         response.headers()[header::LOCATION],
         "http://svc.localhost:8001/me/?x=1"
+    );
+    // Percent-encoded, a tab is just part of a path on this service.
+    let mut form = FORM.to_vec();
+    form[5] = ("next", "/%09/evil.example");
+    let response = sign_in(&app, &form).await;
+    assert_eq!(response.headers()[header::LOCATION], "/%09/evil.example");
+    // A path that a browser would read as another host stays on this one.
+    let mut form = FORM.to_vec();
+    form[5] = ("next", "/.//evil.example");
+    let response = sign_in(&app, &form).await;
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.starts_with("http://svc.localhost:8001/"),
+        "{location}"
     );
 }
 
@@ -137,4 +175,52 @@ async fn the_development_login_is_absent_when_disabled() {
     let app = crate::helpers::spawn_app_with(&[("dev_login.enabled", "false")]).await;
     assert_eq!(app.get("/dev/login/").send().await.unwrap().status(), 404);
     assert_eq!(sign_in(&app, &FORM).await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_development_login_follows_the_port_the_service_runs_on() {
+    use std::io::{BufRead, BufReader};
+
+    // The local settings, on a port other than the one generated with.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database = crate::database::TestDatabase::create().await;
+    let mut child = crate::cli::service()
+        .env("APP_ENV", "local")
+        .env("APP__SERVER__PORT", port.to_string())
+        .env("APP__DATABASE__URL", database.url())
+        .env("APP__LOG__FILTER", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("listening"));
+    std::thread::spawn(move || lines.for_each(drop));
+    let response = if listening {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("http://127.0.0.1:{port}/me/"))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let response = response.expect("the service answers on its port");
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        format!("http://localhost:{port}/dev/login/?next=http%3A//localhost%3A{port}/me/").as_str()
+    );
 }

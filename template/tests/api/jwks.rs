@@ -230,28 +230,46 @@ async fn a_key_added_on_the_auth_service_is_accepted_without_a_restart() {
 
 #[tokio::test]
 async fn a_key_removed_on_the_auth_service_stops_being_accepted() {
+    // The caches at their defaults: what a deployed service does.
+    let server = JwksServer::start(&["ec-1", "ec-2"]).await;
+    let app = spawn_jwks_app(&server.url, &[("auth.jwks_refresh_secs", "1")]).await;
+    wait_until_ready(&app).await;
+    let seen = sign_as("ec-1", Some("ec-1"), &access_claims("alice"));
+    assert_eq!(status_of(&app, &seen).await, 200);
+
+    server.serve_keys(&["ec-2"]);
+    wait_for_fetches(&server, server.fetches(), 2).await;
+    // A token signed with the withdrawn key that the service has not seen is
+    // refused as soon as the new set is in…
+    let unseen = sign_as("ec-1", Some("ec-1"), &access_claims("bob"));
+    assert_anonymous(app.me_with_cookie(&unseen).await).await;
+    let unseen = sign_as("ec-1", None, &access_claims("carol"));
+    assert_anonymous(app.me_with_cookie(&unseen).await).await;
+    // …while one it verified before stays accepted until its entry in the
+    // validated-token cache expires (auth.user_cache_ttl_secs, 60 by
+    // default) or the token does: the documented window.
+    assert_eq!(status_of(&app, &seen).await, 200);
+    let current = sign_as("ec-2", Some("ec-2"), &access_claims("alice"));
+    assert_eq!(status_of(&app, &current).await, 200);
+}
+
+#[tokio::test]
+async fn the_window_for_a_withdrawn_key_closes_with_the_cache_ttl() {
     let server = JwksServer::start(&["ec-1", "ec-2"]).await;
     let app = spawn_jwks_app(
         &server.url,
-        &[
-            ("auth.jwks_refresh_secs", "1"),
-            // Without the caches, every request checks the signature again.
-            ("auth.user_cache_ttl_secs", "0"),
-        ],
+        &[("auth.jwks_refresh_secs", "1"), ("auth.user_cache_ttl_secs", "2")],
     )
     .await;
     wait_until_ready(&app).await;
-    let retired = sign_as("ec-1", Some("ec-1"), &access_claims("alice"));
-    assert_eq!(status_of(&app, &retired).await, 200);
-
+    let seen = sign_as("ec-1", Some("ec-1"), &access_claims("alice"));
+    assert_eq!(status_of(&app, &seen).await, 200);
     server.serve_keys(&["ec-2"]);
-    eventually("the removed key is refused", || async {
-        status_of(&app, &retired).await == 401
+    eventually("the withdrawn key's token is refused", || async {
+        status_of(&app, &seen).await == 401
     })
     .await;
-    assert_anonymous(app.me_with_cookie(&retired).await).await;
-    let current = sign_as("ec-2", Some("ec-2"), &access_claims("alice"));
-    assert_eq!(status_of(&app, &current).await, 200);
+    assert_anonymous(app.me_with_cookie(&seen).await).await;
 }
 
 #[tokio::test]

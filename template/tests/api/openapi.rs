@@ -1,10 +1,13 @@
 //! The spec documents the auth that the code enforces.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::helpers::{ACCESS_COOKIE, spawn_app, spawn_app_with};
+use crate::helpers::{
+    ACCESS_COOKIE, TestApp, access_token, claims_with, cookie_pair, now, sign, spawn_app,
+    spawn_app_with,
+};
 
-async fn spec_of(app: &crate::helpers::TestApp) -> Value {
+async fn spec_of(app: &TestApp) -> Value {
     let response = app.get("/openapi.json").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
@@ -82,7 +85,7 @@ async fn protected_operations_list_both_schemes_and_their_failures_public_ones_n
             .flat_map(|s| s.as_object().unwrap().keys().cloned())
             .collect();
         assert_eq!(security, ["AccessCookie", "BearerToken"], "{path}");
-        for status in ["200", "302", "401", "403", "503"] {
+        for status in ["200", "302", "400", "401", "403", "500", "503"] {
             assert!(
                 operation["responses"][status].is_object(),
                 "{path} lacks {status}"
@@ -101,4 +104,148 @@ async fn swagger_ui_is_served_at_docs() {
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
     assert!(page.contains("SwaggerUIBundle"));
+}
+
+/// One request to an operation: its method, the path as requested (under
+/// `/api`), the path as the spec names it, and the headers sent.
+struct Case<'a> {
+    method: &'a str,
+    path: String,
+    template: &'a str,
+    headers: Vec<(&'a str, String)>,
+}
+
+impl Case<'_> {
+    /// Sends it; asserts the answer's status is listed in `spec` for the
+    /// operation, and an error's body is the JSON error body. Returns the status.
+    async fn check(&self, app: &TestApp, spec: &Value) -> u16 {
+        let url = format!("/api{}", self.path);
+        let mut request = if self.method == "post" {
+            app.post(&url)
+        } else {
+            app.get(&url)
+        };
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let (method, path, template) = (self.method, &self.path, self.template);
+        assert!(
+            spec["paths"][template][method]["responses"][status.to_string()].is_object(),
+            "{method} {path} answered {status}, which the spec does not list for {template}"
+        );
+        if status >= 400 {
+            let body: Value = response.json().await.unwrap();
+            assert!(
+                body["error"].is_string() || body["status"].is_string(),
+                "{path}: {body}"
+            );
+        }
+        status
+    }
+}
+
+#[tokio::test]
+async fn every_status_an_operation_answers_is_in_the_spec() {
+    let app = spawn_app().await;
+    let spec = spec_of(&app).await;
+    let alice = cookie_pair(&access_token("alice"));
+    let alice_id = app.me_json(&alice).await["id"].as_i64().unwrap();
+    let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
+    let staff = bearer(&sign(&claims_with("boss", "user_is_staff", json!(true))));
+    let expired = bearer(&sign(&claims_with("alice", "exp", json!(now() - 5))));
+    let case = |method, path: &str, template, headers: Vec<(&'static str, String)>| Case {
+        method,
+        path: path.to_owned(),
+        template,
+        headers,
+    };
+    let deactivate = format!("/users/{alice_id}/deactivate");
+    let cases = [
+        case("get", "/me", "/me", vec![("cookie", alice.clone())]),
+        case("get", "/me", "/me", vec![]),
+        case("get", "/me", "/me", vec![expired]),
+        case(
+            "get",
+            "/me",
+            "/me",
+            vec![("accept", "text/html".to_owned())],
+        ),
+        case("get", "/users", "/users", vec![staff.clone()]),
+        case(
+            "get",
+            "/users",
+            "/users",
+            vec![bearer(&access_token("alice"))],
+        ),
+        case("get", "/users?per_page=0", "/users", vec![staff.clone()]),
+        case("get", "/users?page=abc", "/users", vec![staff.clone()]),
+        case("get", "/users?per_page=0", "/users", vec![]),
+        case(
+            "post",
+            &deactivate,
+            "/users/{id}/deactivate",
+            vec![staff.clone()],
+        ),
+        case(
+            "post",
+            "/users/999999/deactivate",
+            "/users/{id}/deactivate",
+            vec![staff.clone()],
+        ),
+        case(
+            "post",
+            "/users/abc/deactivate",
+            "/users/{id}/deactivate",
+            vec![staff],
+        ),
+        case(
+            "post",
+            &deactivate,
+            "/users/{id}/deactivate",
+            vec![("cookie", alice)],
+        ),
+        case("get", "/health/live", "/health/live", vec![]),
+        case("get", "/health/ready", "/health/ready", vec![]),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for case in &cases {
+        seen.insert(case.check(&app, &spec).await);
+    }
+    // The cases did reach every kind of answer.
+    for status in [200, 302, 400, 401, 403, 404] {
+        assert!(
+            seen.contains(&status),
+            "no case answered {status}: {seen:?}"
+        );
+    }
+    // And while the database is away: 503 on a protected operation and readiness.
+    app.db.close_by_ref().await.unwrap();
+    let bob = cookie_pair(&access_token("bob"));
+    for case in [
+        case("get", "/me", "/me", vec![("cookie", bob)]),
+        case("get", "/health/ready", "/health/ready", vec![]),
+    ] {
+        assert_eq!(case.check(&app, &spec).await, 503);
+    }
+}
+
+#[tokio::test]
+async fn a_parameter_out_of_bounds_is_a_json_400() {
+    let app = spawn_app().await;
+    let staff = sign(&claims_with("boss", "user_is_staff", json!(true)));
+    let response = app
+        .get("/api/users?per_page=0")
+        .bearer_auth(staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request");
+    assert!(
+        body["message"].as_str().unwrap().contains("per_page"),
+        "{body}"
+    );
 }

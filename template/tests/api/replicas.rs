@@ -30,22 +30,32 @@ struct Replica {
 }
 
 impl Replica {
-    /// Starts the binary on `database_url`, without migrating (the test has).
-    fn start(database_url: &str) -> Self {
+    /// Starts the binary on `database_url`, migrating at start-up or not.
+    fn start(database_url: &str, migrate: bool) -> Self {
+        Self::try_start(database_url, migrate).unwrap_or_else(|output| {
+            panic!("the replica never said it was listening:\n{output}")
+        })
+    }
+
+    /// Starts the binary; what it printed when it exits before listening.
+    fn try_start(database_url: &str, migrate: bool) -> Result<Self, String> {
         let mut child = service()
             .env("APP_ENV", "test")
             .env("APP__SERVER__PORT", "0")
             .env("APP__DATABASE__URL", database_url)
-            .env("APP__DATABASE__MIGRATE_ON_START", "false")
+            .env("APP__DATABASE__MIGRATE_ON_START", migrate.to_string())
             .env("APP__LOG__FILTER", "info")
             .env("APP__LOG__FORMAT", "json")
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the service starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut seen = Vec::new();
         let port = lines
             .by_ref()
             .map_while(Result::ok)
+            .inspect(|line| seen.push(line.clone()))
             .find_map(|line| {
                 let line: serde_json::Value = serde_json::from_str(&line).ok()?;
                 (line["fields"]["message"] == "listening")
@@ -55,11 +65,19 @@ impl Replica {
             .and_then(|port| u16::try_from(port).ok());
         let Some(port) = port else {
             let _ = child.kill();
-            panic!("the replica never said it was listening");
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            let _ = child.wait();
+            return Err(format!("{}\n{stderr}", seen.join("\n")));
         };
-        // Keep reading its log, so that it never writes to a closed pipe.
+        // Keep reading its output, so that it never writes to a closed pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, port }
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        }
+        Ok(Self { child, port })
     }
 }
 
@@ -77,7 +95,10 @@ async fn concurrent_first_requests_across_two_replicas_make_one_row() {
     let database = TestDatabase::create().await;
     let db = Database::connect(database.url()).await.expect("database");
     Migrator::up(&db, None).await.expect("migrations");
-    let replicas = [Replica::start(database.url()), Replica::start(database.url())];
+    let replicas = [
+        Replica::start(database.url(), false),
+        Replica::start(database.url(), false),
+    ];
 
     let client = reqwest::Client::new();
     let requests = (0..50).map(|i| {
@@ -92,6 +113,34 @@ async fn concurrent_first_requests_across_two_replicas_make_one_row() {
         statuses.iter().all(|status| matches!(status, Ok(s) if *s == 200)),
         "{statuses:?}"
     );
+    assert_eq!(users::Entity::find().count(&db).await.expect("count"), 1);
+}
+
+// Replicas that start together on a new database all migrate at start-up:
+// they take turns under a database lock, and all come up.
+#[tokio::test]
+async fn replicas_starting_together_on_a_new_database_all_come_up() {
+    let database = TestDatabase::create().await;
+    let url = database.url().to_owned();
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || Replica::try_start(&url, true))
+        })
+        .collect();
+    let replicas: Vec<Replica> = starting
+        .into_iter()
+        .map(|start| start.join().expect("thread").unwrap_or_else(|output| {
+            panic!("a replica did not come up:\n{output}")
+        }))
+        .collect();
+    let client = reqwest::Client::new();
+    for replica in &replicas {
+        let url = format!("http://127.0.0.1:{}/api/me", replica.port);
+        let cookies = cookie_pair(&access_token("alice"));
+        assert_eq!(status(&client, &url, Some(&cookies)).await, 200);
+    }
+    let db = Database::connect(database.url()).await.expect("database");
     assert_eq!(users::Entity::find().count(&db).await.expect("count"), 1);
 }
 

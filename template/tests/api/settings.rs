@@ -115,3 +115,177 @@ fn the_secret_never_appears_in_debug_output() {
     let settings = test_settings(&[]).unwrap();
     assert!(!format!("{settings:?}").contains(DEVELOPMENT_SECRET));
 }
+
+/// The settings of environment `name` with `overrides`.
+fn settings_of(name: &str, overrides: &[(&str, &str)]) -> Result<Settings, String> {
+    Settings::load_with_overrides(&Environment::named(name), Path::new("config"), overrides)
+        .map_err(|error| error.to_string())
+}
+
+const REAL_SECRET: &str = "a-real-secret-from-the-auth-service-0123456789";
+
+#[test]
+fn the_development_secret_is_refused_off_loopback_whatever_app_env_says() {
+    for environment in ["test", "local", "production"] {
+        for (key, value, named) in [
+            ("server.host", "0.0.0.0", "server.host"),
+            ("server.host", "192.0.2.10", "server.host"),
+            ("auth.own_url", "https://orders.example.com", "auth.own_url"),
+        ] {
+            let error = settings_of(
+                environment,
+                &[
+                    ("auth.algorithms", "HS256"),
+                    ("auth.secret", DEVELOPMENT_SECRET),
+                    ("auth.own_url", "http://localhost:8080"),
+                    ("server.host", "127.0.0.1"),
+                    (key, value),
+                ],
+            )
+            .unwrap_err();
+            assert!(
+                error.starts_with("invalid setting `auth.secret`: is the development secret")
+                    && error.contains(named),
+                "{environment}, {key}={value}: {error}"
+            );
+        }
+    }
+    // On loopback it is fine: a developer's machine.
+    settings_of("test", &[("auth.own_url", "http://127.0.0.1:8080")]).unwrap();
+    settings_of("test", &[("auth.own_url", "http://svc.localhost:8080")]).unwrap();
+}
+
+#[test]
+fn the_development_login_signs_with_the_development_secret_only() {
+    for environment in ["test", "local"] {
+        let error = settings_of(environment, &[("auth.secret", REAL_SECRET)]).unwrap_err();
+        assert!(
+            error.starts_with("invalid setting `dev_login.enabled`: is refused because `auth.secret`"),
+            "{environment}: {error}"
+        );
+        // Nor may the development secret be one key of a rotation list.
+        let both = format!("{REAL_SECRET},{DEVELOPMENT_SECRET}");
+        let error = settings_of(environment, &[("auth.secret", &both)]).unwrap_err();
+        assert!(error.contains("`dev_login.enabled`"), "{environment}: {error}");
+    }
+    let error = settings_of(
+        "production",
+        &[
+            ("auth.algorithms", "HS256"),
+            ("auth.secret", REAL_SECRET),
+            ("dev_login.enabled", "true"),
+            ("server.host", "127.0.0.1"),
+        ],
+    )
+    .unwrap_err();
+    assert!(error.contains("`dev_login.enabled`"), "{error}");
+    // Without the development login, a real key on a public address is an
+    // ordinary service, whatever the environment is called.
+    settings_of(
+        "test",
+        &[
+            ("auth.secret", REAL_SECRET),
+            ("dev_login.enabled", "false"),
+            ("server.host", "0.0.0.0"),
+            ("auth.own_url", "https://orders.example.com"),
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_key_setting_that_cannot_take_effect_is_refused() {
+    let pem = "tests/fixtures/es256-public.pem";
+    for (overrides, key) in [
+        // A PEM file next to HS* algorithms would be ignored.
+        (
+            vec![("auth.public_key_file", pem)],
+            "`auth.public_key_file`",
+        ),
+        // A secret next to public-key algorithms would be ignored.
+        (
+            vec![
+                ("auth.algorithms", "ES256"),
+                ("auth.public_key_file", pem),
+                ("dev_login.enabled", "false"),
+            ],
+            "`auth.secret`",
+        ),
+        // One PEM key cannot verify both RSA and EC signatures.
+        (
+            vec![
+                ("auth.algorithms", "RS256,ES256"),
+                ("auth.public_key_file", pem),
+                ("auth.secret", ""),
+                ("dev_login.enabled", "false"),
+            ],
+            "`auth.algorithms`",
+        ),
+    ] {
+        let error = error_for(&overrides);
+        assert!(error.contains(key), "{overrides:?}: {error}");
+    }
+    test_settings(&[
+        ("auth.algorithms", "ES256"),
+        ("auth.public_key_file", pem),
+        ("auth.secret", ""),
+        ("dev_login.enabled", "false"),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn numeric_settings_are_refused_outside_their_bounds() {
+    for (key, value) in [
+        ("server.shutdown_timeout_secs", "3601"),
+        ("database.max_connections", "1001"),
+        ("database.acquire_timeout_secs", "0"),
+        ("database.connect_retries", "101"),
+        ("auth.leeway_secs", "3601"),
+        ("auth.leeway_secs", "18446744073709551615"),
+        ("auth.user_cache_ttl_secs", "3601"),
+        ("auth.user_cache_capacity", "0"),
+        ("dev_login.access_token_lifetime_secs", "0"),
+        ("dev_login.refresh_token_lifetime_secs", "2592001"),
+        ("server.port", "65536"),
+    ] {
+        let error = error_for(&[(key, value)]);
+        assert!(error.contains(&format!("`{key}`")), "{key}={value}: {error}");
+    }
+}
+
+#[test]
+fn string_settings_are_kept_exactly_as_written() {
+    let digits = "012345678901234567890123456789012345";
+    let settings = test_settings(&[
+        ("auth.audience", "1.0"),
+        ("auth.issuer", "007"),
+        ("auth.secret", digits),
+        ("dev_login.enabled", "false"),
+    ])
+    .unwrap();
+    assert_eq!(settings.auth.audience.as_deref(), Some("1.0"));
+    assert_eq!(settings.auth.issuer.as_deref(), Some("007"));
+    let keys = settings.auth.keys.fixed();
+    assert_eq!(keys.len(), 1);
+    let {{crate_name}}::auth::keys::FixedKey::Secret(secret) = &keys[0] else {
+        panic!("not a secret: {keys:?}");
+    };
+    assert_eq!(secrecy::ExposeSecret::expose_secret(secret), digits);
+}
+
+#[test]
+fn a_database_url_is_checked_without_ever_showing_its_password() {
+    let scheme = {{crate_name}}::db::URL_SCHEMES[0];
+    for url in [
+        // Unencoded `/`, `#` and `?` in the password: the URL does not parse.
+        format!("{scheme}://svc:Pa55/w0rd#x?y@db.example:5432/svc"),
+        format!("{scheme}://svc:Pa55w0rd@db.example:99999/svc"),
+        // A scheme this service's driver does not speak.
+        "mongodb://svc:Pa55w0rd@db.example/svc".to_owned(),
+    ] {
+        let error = error_for(&[("database.url", &url)]);
+        assert!(error.contains("`database.url`"), "{error}");
+        assert!(!error.contains("Pa55"), "the password is in: {error}");
+    }
+}
