@@ -122,7 +122,7 @@ struct SignInForm {
 #[handler]
 fn login_form(Query(query): Query<NextQuery>, Data(dev): Data<&DevLogin>) -> Html<String> {
     let next = safe_next(&dev.auth, query.next.as_deref().unwrap_or("/"));
-    login_page(&next, None)
+    login_page(&dev.auth, &next, None)
 }
 
 #[handler]
@@ -139,7 +139,7 @@ fn sign_in(Form(submitted): Form<SignInForm>, Data(dev): Data<&DevLogin>) -> Res
         issued_at: 0,
     };
     if let Err(problem) = check(&claims) {
-        let mut response = login_page(&next, Some(problem)).into_response();
+        let mut response = login_page(&dev.auth, &next, Some(problem)).into_response();
         response.set_status(StatusCode::BAD_REQUEST);
         return response;
     }
@@ -178,6 +178,7 @@ fn sign_in(Form(submitted): Form<SignInForm>, Data(dev): Data<&DevLogin>) -> Res
 
 #[handler]
 fn sign_out(Data(dev): Data<&DevLogin>) -> Response {
+    let login_page = format!("{}/dev/login/", dev.auth.path_prefix());
     let expired = |name: &str| {
         Cookie::build((name.to_owned(), ""))
             .path("/")
@@ -187,7 +188,7 @@ fn sign_out(Data(dev): Data<&DevLogin>) -> Response {
     };
     Response::builder()
         .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, "/dev/login/")
+        .header(header::LOCATION, login_page)
         .header(header::SET_COOKIE, expired(&dev.auth.access_cookie))
         .header(header::SET_COOKIE, expired(&dev.auth.refresh_cookie))
         .finish()
@@ -228,7 +229,7 @@ fn check(claims: &UserClaims) -> Result<(), &'static str> {
 /// `own_url` the way a browser resolves a link (tabs and newlines dropped, `\`
 /// read as `/`, `//host` as another host), and only the result's origin counts.
 fn safe_next(auth: &AuthSettings, next: &str) -> String {
-    let home = auth.own_url.path().to_owned();
+    let home = format!("{}/", auth.path_prefix());
     let Ok(resolved) = auth.own_url.join(next) else {
         return home;
     };
@@ -248,7 +249,7 @@ fn safe_next(auth: &AuthSettings, next: &str) -> String {
     }
 }
 
-fn login_page(next: &str, problem: Option<&str>) -> Html<String> {
+fn login_page(auth: &AuthSettings, next: &str, problem: Option<&str>) -> Html<String> {
     let mut page = String::from(
         r#"<!doctype html>
 <html lang="en">
@@ -269,7 +270,7 @@ signs you in as whoever you type. It is refused outside the <code>local</code> a
     }
     let _ = write!(
         page,
-        r#"<form method="post" action="/dev/login/">
+        r#"<form method="post" action="{prefix}/dev/login/">
 <input type="hidden" name="next" value="{next}">
 <label>Username (the Auth service's user_uuid) <input type="text" name="username" value="dev-user" required maxlength="{MAX_USERNAME_CHARS}"></label>
 <label>E-mail <input type="email" name="email" value="dev-user@example.com" required maxlength="{MAX_EMAIL_CHARS}"></label>
@@ -279,11 +280,12 @@ signs you in as whoever you type. It is refused outside the <code>local</code> a
 <label><input type="checkbox" name="is_superuser"> Superuser</label>
 <button type="submit">Sign in</button>
 </form>
-<form method="post" action="/dev/logout/"><button type="submit">Sign out</button></form>
+<form method="post" action="{prefix}/dev/logout/"><button type="submit">Sign out</button></form>
 </body>
 </html>
 "#,
         next = html_escape::encode_double_quoted_attribute(next),
+        prefix = html_escape::encode_double_quoted_attribute(auth.path_prefix()),
     );
     Html(page)
 }

@@ -6,6 +6,7 @@
 //! - [`startup`]: [`startup::Application`] builds the routes, binds, serves and
 //!   shuts down gracefully; tests build it on port 0.
 //! - [`telemetry`]: logging, a span per request; tokens never logged.
+//! - [`cors`]: credentialed CORS for browser front-ends on sibling origins.
 //! - [`auth`]: who the user is, from the Auth service's JWT cookies (or a bearer
 //!   token); self-contained, it talks to the rest only through its settings and
 //!   the [`auth::UserStore`] trait.
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cors;
 pub mod db;
 pub mod dev_login;
 pub mod entities;

@@ -20,6 +20,7 @@ use crate::{
     auth::{
         ACCESS_COOKIE_NAME_PLACEHOLDER, AuthMiddleware, Authenticator, UserStore, keys::KeyError,
     },
+    cors::AllowedOrigins,
     db::{self, ConnectError},
     dev_login::DevLogin,
     models::users::DbUserStore,
@@ -173,7 +174,8 @@ fn routes(
         "\n\nAuthentication: the central Auth service's access token, from its cookie \
          (browsers) or an `Authorization: Bearer` header (API clients)."
     ))
-    .server("/api");
+    // Behind a gateway that strips a path prefix, the API is under it.
+    .server(format!("{}/api", settings.auth.path_prefix()));
 
     // poem-openapi only takes `'static` names, so the cookie's name is filled
     // in here from the settings, once, in the spec and in Swagger UI's copy.
@@ -208,6 +210,11 @@ fn routes(
         .with(
             poem::middleware::SetHeader::new()
                 .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        )
+        // Outside authentication: preflights are answered without it.
+        .with_if(
+            !settings.cors_allowed_origins.is_empty(),
+            AllowedOrigins::new(&settings.cors_allowed_origins),
         );
     telemetry::trace_requests(app).boxed()
 }

@@ -142,3 +142,16 @@ fn switched_off_extras_leave_nothing_behind() {
         assert!(!project.join(file).exists(), "{file} was generated");
     }
 }
+
+#[test]
+fn the_generated_gitignore_keeps_secrets_and_build_outputs_out_of_git() {
+    let project = generated("gitignore-svc", &[]);
+    let ignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+    // `.env.example` tells operators to put their secrets in `.env`.
+    for entry in ["/.env", "/target", "/data"] {
+        assert!(
+            ignore.lines().any(|line| line == entry),
+            "{entry} missing:\n{ignore}"
+        );
+    }
+}

@@ -140,6 +140,20 @@ fn jwks_code_exists_only_for_the_jwks_key_source() {
 }
 
 #[test]
+fn own_url_may_carry_a_gateway_path_prefix() {
+    let (output, project) =
+        try_generate("prefix-svc", &[("own_url", "https://example.com/orders/")]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        read(&project, "config/default.toml").contains(r#"own_url = "https://example.com/orders""#)
+    );
+}
+
+#[test]
 fn own_url_defaults_to_localhost_on_the_port() {
     let (output, project) = try_generate("port-svc", &[("port", "8181")]);
     assert!(
@@ -165,8 +179,8 @@ fn bad_values_stop_generation_with_a_message_naming_them() {
         ),
         (
             "own_url",
-            "http://svc.example.com/app",
-            "must be an origin only",
+            "http://svc.example.com/app?x=1",
+            "without query or fragment",
         ),
         (
             "own_url",

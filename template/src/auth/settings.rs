@@ -26,7 +26,8 @@ pub struct AuthSettings {
     /// The Auth service's page that renews an expired access token from the
     /// refresh cookie and sends the browser back to `next`, if it has one.
     pub refresh_url: Option<Url>,
-    /// This service's public origin.
+    /// This service's public URL: its origin, and the path prefix a gateway
+    /// strips, if any (no trailing slash).
     pub own_url: Url,
     /// Query parameter of `login_url` that carries the return URL.
     pub redirect_field_name: String,
@@ -60,6 +61,14 @@ pub struct AuthSettings {
     pub user_cache_capacity: u64,
     /// Origins besides `own_url` allowed to send cookie-authenticated unsafe requests.
     pub trusted_origins: Vec<Url>,
+}
+
+impl AuthSettings {
+    /// The path prefix of `own_url` a gateway strips (`/orders`), or `""`.
+    #[must_use]
+    pub fn path_prefix(&self) -> &str {
+        self.own_url.path().trim_end_matches('/')
+    }
 }
 
 /// Names of the custom claims (`[auth.claims]`).
@@ -120,18 +129,49 @@ pub(crate) struct RawCsrf {
     trusted_origins: Vec<String>,
 }
 
+/// `[cors]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCors {
+    allowed_origins: Vec<String>,
+}
+
+impl RawCors {
+    /// The origins of `cors.allowed_origins`, each exact: no wildcard.
+    pub(crate) fn check(&self) -> Result<Vec<Url>, SettingsError> {
+        const KEY: &str = "cors.allowed_origins";
+        self.allowed_origins
+            .iter()
+            .map(|origin| {
+                if origin.contains('*') {
+                    return Err(SettingsError::new(
+                        KEY,
+                        format!(
+                            "\"{origin}\" is a wildcard, which would let every matching site use the signed-in user's cookies; list exact origins"
+                        ),
+                    ));
+                }
+                origin_url(KEY, origin)
+            })
+            .collect()
+    }
+}
+
 impl RawAuth {
     /// Checks every value; the error names the first bad key. `server` is
-    /// where the service listens, which an empty `own_url` stands for.
+    /// where the service listens, which an empty `own_url` stands for;
+    /// `cors_origins` (`cors.allowed_origins`) are trusted like
+    /// `csrf.trusted_origins`.
     pub(crate) fn check(
         self,
         csrf: &RawCsrf,
+        cors_origins: &[Url],
         server: &ServerSettings,
     ) -> Result<AuthSettings, SettingsError> {
         let own_url = if self.own_url.trim().is_empty() {
             this_machine(server)?
         } else {
-            origin_url("auth.own_url", &self.own_url)?
+            service_url("auth.own_url", &self.own_url)?
         };
         let login_url = page_url("auth.login_url", &self.login_url, &own_url)?;
         let refresh_url = self
@@ -140,11 +180,12 @@ impl RawAuth {
             .filter(|url| !url.trim().is_empty())
             .map(|url| page_url("auth.refresh_url", url, &own_url))
             .transpose()?;
-        let trusted_origins = csrf
+        let mut trusted_origins = csrf
             .trusted_origins
             .iter()
             .map(|origin| origin_url("csrf.trusted_origins", origin))
             .collect::<Result<Vec<_>, _>>()?;
+        trusted_origins.extend_from_slice(cors_origins);
 
         non_empty("auth.redirect_field_name", &self.redirect_field_name)?;
         cookie_name("auth.access_cookie", &self.access_cookie)?;
@@ -390,6 +431,25 @@ pub(super) fn absolute_http_url(key: &str, value: &str) -> Result<Url, SettingsE
             format!("\"{value}\" must not contain user information"),
         ));
     }
+    Ok(url)
+}
+
+/// This service's public URL: an http(s) origin, and the path prefix a
+/// gateway strips before the request reaches the service, if any
+/// (`https://example.com/orders`); no query or fragment. A trailing slash is
+/// dropped, so `own_url + path` always has one slash.
+fn service_url(key: &str, value: &str) -> Result<Url, SettingsError> {
+    let mut url = absolute_http_url(key, value)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(SettingsError::new(
+            key,
+            format!(
+                "\"{value}\" must be scheme://host[:port] with an optional path prefix, without query or fragment"
+            ),
+        ));
+    }
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&prefix);
     Ok(url)
 }
 

@@ -23,7 +23,7 @@ pub use self::{database::DatabaseSettings, log::LogSettings, server::ServerSetti
 use crate::{
     auth::{
         keys::FixedKey,
-        settings::{AuthSettings, RawAuth, RawCsrf},
+        settings::{AuthSettings, RawAuth, RawCors, RawCsrf},
     },
     dev_login::DevLoginSettings,
 };
@@ -101,6 +101,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Authentication: cookies, keys, claims, redirects, CSRF.
     pub auth: AuthSettings,
+    /// Origins of browser front-ends allowed credentialed CORS requests.
+    pub cors_allowed_origins: Vec<url::Url>,
     /// Development login page.
     pub dev_login: DevLoginSettings,
     /// Logging.
@@ -115,16 +117,18 @@ struct RawSettings {
     database: database::RawDatabase,
     auth: RawAuth,
     csrf: RawCsrf,
+    cors: RawCors,
     dev_login: DevLoginSettings,
     log: LogSettings,
 }
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: [&str; 4] = [
+const LIST_KEYS: [&str; 5] = [
     "auth.algorithms",
     "auth.secret",
     "auth.public_key_file",
     "csrf.trusted_origins",
+    "cors.allowed_origins",
 ];
 
 impl Settings {
@@ -297,10 +301,14 @@ fn config_error(error: &config::ConfigError) -> SettingsError {
 impl RawSettings {
     fn check(self, environment: Environment) -> Result<Settings, SettingsError> {
         let server = self.server.check()?;
+        let cors_allowed_origins = self.cors.check()?;
         let settings = Settings {
             environment,
             database: self.database.check()?,
-            auth: self.auth.check(&self.csrf, &server)?,
+            auth: self
+                .auth
+                .check(&self.csrf, &cors_allowed_origins, &server)?,
+            cors_allowed_origins,
             server,
             dev_login: self.dev_login.check()?,
             log: self.log,

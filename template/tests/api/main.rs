@@ -6,6 +6,7 @@
 
 mod claims;
 mod cli;
+mod cors;
 mod credentials;
 mod csrf;
 mod database;
@@ -13,7 +14,9 @@ mod dev_login;
 mod health;
 mod helpers;
 {% if key_source == "jwks" %}mod jwks;
-{% endif %}mod openapi;
+{% endif %}mod keys;
+mod openapi;
+mod prefix;
 mod redirect;
 {% if database != "sqlite" %}mod replicas;
 {% endif %}mod settings;
