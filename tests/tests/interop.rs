@@ -286,9 +286,15 @@ fn the_api_client_is_told_the_token_expired(expired: &Reply, auth: &AuthService)
         assert!(value.starts_with(&url), "`{field}` is not {url}…: {error}");
     }
     let challenge = expired.www_authenticate.as_deref().unwrap_or_default();
+    // RFC 6750 section 3: the parameters' order (and a realm) are free.
+    let description = challenge
+        .split_once(r#"error_description=""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(description, _)| description);
     assert!(
-        challenge.starts_with(r#"Bearer error="invalid_token", error_description=""#)
-            && challenge.contains("expired"),
+        challenge.starts_with("Bearer ")
+            && challenge.contains(r#"error="invalid_token""#)
+            && description.is_some_and(|d| d.contains("expired")),
         "WWW-Authenticate for an expired token: {challenge:?}"
     );
 }
@@ -665,13 +671,15 @@ impl AuthService {
         auth
     }
 
-    /// `command` with `env` and no `AUTH_SERVICE_*` from the developer's shell.
+    /// `command` with `env`, and no `AUTH_SERVICE_*` nor `DJANGO_SETTINGS_MODULE`
+    /// from the developer's shell.
     fn settings_only(command: &mut Command, env: &[(&'static str, String)]) {
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("AUTH_SERVICE_") {
                 command.env_remove(key);
             }
         }
+        command.env_remove("DJANGO_SETTINGS_MODULE");
         command.envs(env.iter().map(|(key, value)| (key, value)));
     }
 
