@@ -48,7 +48,13 @@ if not settings.JWKS_STARTS_DOWN:
 def jwk(public_pem):
     """An RSA public key as a JWK. No `kid`: SimpleJWT's tokens carry none."""
     key = RSAAlgorithm.to_jwk(load_pem_public_key(public_pem.encode()), as_dict=True)
-    return {"kty": key["kty"], "n": key["n"], "e": key["e"], "alg": settings.ALGORITHM, "use": "sig"}
+    return {
+        "kty": key["kty"],
+        "n": key["n"],
+        "e": key["e"],
+        "alg": settings.ALGORITHM,
+        "use": "sig",
+    }
 
 
 @require_GET
