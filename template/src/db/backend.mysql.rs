@@ -24,6 +24,9 @@ pub(crate) fn check_url(_url: &Url) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The server handles concurrent writers itself.
+pub(crate) const SERIALIZE_WRITES: bool = false;
+
 /// Nothing to set up beyond the pool.
 pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOptions) {}
 

@@ -10,7 +10,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use secrecy::ExposeSecret;
 
 pub use self::backend::URL_SCHEMES;
-pub(crate) use self::backend::check_url;
+pub(crate) use self::backend::{SERIALIZE_WRITES, check_url};
 use crate::settings::DatabaseSettings;
 
 /// The database stayed unreachable through every attempt. The message is the

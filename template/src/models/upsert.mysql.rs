@@ -8,9 +8,10 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use super::users::read_back;
 use crate::{auth::UserClaims, entities::users};
 
-/// Statements [`upsert_from_claims`] sends for a new user or changed claims:
-/// the upsert and the `SELECT` that reads the row back.
-pub const SYNC_STATEMENTS: usize = 2;
+/// Statements [`upsert_from_claims`] sends for a new user or changed claims
+/// (after the store's `SELECT` found none or a different row): the upsert and
+/// the `SELECT` that reads the row back.
+pub const UPSERT_STATEMENTS: usize = 2;
 
 /// Inserts the user, or updates the columns the token owns.
 ///

@@ -14,8 +14,9 @@ use crate::{
     entities::users::{self, Column},
 };
 
-/// Statements [`upsert_from_claims`] sends for a new user or changed claims.
-pub const SYNC_STATEMENTS: usize = 1;
+/// Statements [`upsert_from_claims`] sends for a new user or changed claims
+/// (after the store's `SELECT` found none or a different row).
+pub const UPSERT_STATEMENTS: usize = 1;
 
 /// The columns the token owns: overwritten when the claims change.
 const CLAIM_COLUMNS: [Column; 5] = [

@@ -1,4 +1,5 @@
-//! Users: the upsert authentication relies on, and the queries of the API.
+//! Users: the store authentication relies on (read first, then the upsert
+//! when something is to be written), and the queries of the API.
 
 use chrono::Utc;
 use sea_orm::{
@@ -6,7 +7,7 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-pub use super::upsert::{SYNC_STATEMENTS, upsert_from_claims};
+pub use super::upsert::{UPSERT_STATEMENTS, upsert_from_claims};
 use crate::{
     auth::{AuthUser, StoreError, StoreFuture, UserClaims, UserStore},
     db,
@@ -14,32 +15,56 @@ use crate::{
 };
 
 /// [`UserStore`] on the service's database.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DbUserStore {
     db: DatabaseConnection,
+    /// Held while writing when the database takes one writer at a time
+    /// ([`db::SERIALIZE_WRITES`]).
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl DbUserStore {
     /// A store on `db`.
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Reads first: the user is most often known and unchanged (a cache
+    /// expired, the service restarted), and then one `SELECT` answers, which
+    /// takes no write lock. Only a new user or changed claims are written.
+    async fn sync(&self, claims: &UserClaims) -> Result<AuthUser, DbErr> {
+        if let Some(row) = find_by_username(&self.db, &claims.username).await? {
+            let user = AuthUser::from(row);
+            // A token older than the one the row came from changes nothing.
+            if user.matches(claims) || claims.issued_at < user.claims_issued_at {
+                return Ok(user);
+            }
+        }
+        let _writing = if db::SERIALIZE_WRITES {
+            Some(self.writer.lock().await)
+        } else {
+            None
+        };
+        upsert_from_claims(&self.db, claims)
+            .await
+            .map(AuthUser::from)
     }
 }
 
 impl UserStore for DbUserStore {
     fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser> {
         Box::pin(async move {
-            upsert_from_claims(&self.db, claims)
-                .await
-                .map(AuthUser::from)
-                .map_err(|error| {
-                    if db::is_outage(&error) {
-                        StoreError::Unavailable(Box::new(error))
-                    } else {
-                        StoreError::Failed(Box::new(error))
-                    }
-                })
+            self.sync(claims).await.map_err(|error| {
+                if db::is_outage(&error) {
+                    StoreError::Unavailable(Box::new(error))
+                } else {
+                    StoreError::Failed(Box::new(error))
+                }
+            })
         })
     }
 }

@@ -1,8 +1,9 @@
-//! Local user rows: created on first sight and kept in step with the claims in
-//! one statement (`SYNC_STATEMENTS`: the upsert, plus a `SELECT` where the
-//! database has no `RETURNING`), nothing in steady state, one row per user
-//! however many requests race; the staff endpoints over them; and what
-//! protected routes answer when the database is away.
+//! Local user rows: a known, unchanged user costs one `SELECT` when the cache
+//! does not know them and nothing when it does; a new user or changed claims
+//! add one upsert (`UPSERT_STATEMENTS`: plus a `SELECT` where the database has
+//! no `RETURNING`); one row per user however many requests race; the staff
+//! endpoints over them; and what protected routes answer when the database
+//! is away.
 
 use std::sync::{
     Arc,
@@ -10,13 +11,13 @@ use std::sync::{
 };
 
 use reqwest::header;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use {{crate_name}}::{
     auth::{AuthUser, StoreFuture, UserClaims, UserStore},
     entities::users,
-    models::users::{DbUserStore, SYNC_STATEMENTS},
+    models::users::{DbUserStore, UPSERT_STATEMENTS},
 };
 
 use crate::helpers::{
@@ -43,13 +44,17 @@ async fn the_first_request_creates_the_user_row_from_the_claims() {
     assert!(!user.is_staff && !user.is_superuser && user.is_active);
 }
 
+/// Statements of the first request of a user this service has never seen:
+/// the `SELECT` that finds nothing, then the upsert.
+const FIRST_SIGHT_STATEMENTS: usize = 1 + UPSERT_STATEMENTS;
+
 #[tokio::test]
-async fn first_sight_costs_one_upsert_and_steady_state_nothing() {
+async fn first_sight_costs_a_read_and_one_upsert_and_steady_state_nothing() {
     let app = spawn_app().await;
     let token = access_token("alice");
     let before = app.statement_count();
     assert_eq!(app.me_with_cookie(&token).await.status(), 200);
-    assert_eq!(app.statement_count() - before, SYNC_STATEMENTS, "first sight");
+    assert_eq!(app.statement_count() - before, FIRST_SIGHT_STATEMENTS, "first sight");
 
     let before = app.statement_count();
     for _ in 0..20 {
@@ -78,7 +83,7 @@ async fn changed_claims_update_the_row_in_one_upsert_without_a_second_row() {
     claims["user_last_name"] = json!("Pleasance");
     let before = app.statement_count();
     let response = app.me_with_cookie(&sign(&claims)).await;
-    assert_eq!(app.statement_count() - before, SYNC_STATEMENTS);
+    assert_eq!(app.statement_count() - before, 1 + UPSERT_STATEMENTS);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["email"], "alice@wonderland.example");
     assert_eq!(body["is_staff"], true);
@@ -118,7 +123,7 @@ async fn usernames_and_claim_changes_are_case_sensitive() {
 }
 
 #[tokio::test]
-async fn unchanged_claims_write_nothing_even_with_a_cold_cache() {
+async fn a_known_user_with_a_cold_cache_costs_one_read_and_no_write() {
     let app = spawn_app().await;
     assert_eq!(
         app.me_with_cookie(&access_token("alice")).await.status(),
@@ -126,15 +131,56 @@ async fn unchanged_claims_write_nothing_even_with_a_cold_cache() {
     );
     let updated = app.users().await[0].updated_at;
     app.authenticator.forget("alice");
+    let before = app.statement_count();
     assert_eq!(
         app.me_with_cookie(&access_token("alice")).await.status(),
         200
     );
+    assert_eq!(app.statement_count() - before, 1, "one SELECT");
     assert_eq!(
         app.users().await[0].updated_at,
         updated,
         "the row was rewritten"
     );
+}
+
+#[tokio::test]
+async fn a_known_user_is_served_while_another_transaction_holds_the_write_lock() {
+    // Another writer (a migration, a batch job, a replica's long update)
+    // holds the lock on the users rows (SQLite: on the whole file). A known,
+    // unchanged user with a cold cache only reads, so is served at once.
+    let app = spawn_app().await;
+    assert_eq!(app.me_with_cookie(&access_token("alice")).await.status(), 200);
+    app.authenticator.forget("alice");
+    let writer = app.db.begin().await.unwrap();
+    writer
+        .execute_unprepared("UPDATE users SET updated_at = updated_at")
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let response = app.me_with_cookie(&access_token("alice")).await;
+    let waited = started.elapsed();
+    writer.rollback().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        waited < std::time::Duration::from_secs(1),
+        "the request waited {waited:?} for the write lock"
+    );
+}
+
+#[tokio::test]
+async fn many_concurrent_first_sights_of_distinct_users_all_succeed() {
+    // Many writers at once: never "database is locked", never a 503.
+    let app = spawn_app().await;
+    let requests = (0..200).map(|i| {
+        let token = access_token(&format!("user-{i}"));
+        let app = &app;
+        async move { app.me_with_cookie(&token).await.status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.users().await.len(), 200);
 }
 
 #[tokio::test]
