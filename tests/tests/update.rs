@@ -488,6 +488,12 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
         "the team commits"
     );
     assert!(read(&service, "config/default.toml").contains(team_host));
+    // With the message the update prepared: what and why, no leftovers.
+    git(&service, &["commit", "--quiet", "--no-edit"]);
+    let message = git(&service, &["log", "-1", "--format=%B"]);
+    assert!(message.starts_with("Template update to "), "{message}");
+    assert!(message.contains("Revision B adds OWNERS.md"), "{message}");
+    assert!(!message.contains("# Conflicts"), "{message}");
 }
 
 #[test]
