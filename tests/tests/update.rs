@@ -526,7 +526,7 @@ fn with_nothing_new_an_update_changes_nothing_and_a_dirty_tree_is_refused() {
     let output = update(&service, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
-        text(&output).contains("uncommitted changes"),
+        text(&output).contains("the working tree is not clean"),
         "{}",
         text(&output)
     );
