@@ -568,7 +568,16 @@ fn with_nothing_new_an_update_changes_nothing_and_a_dirty_tree_is_refused() {
 
 #[test]
 fn every_answer_is_recorded_and_the_update_script_ships_as_written() {
-    let service = template_tests::generate("update-record-svc", &[("port", "8123")]);
+    let service = template_tests::generate(
+        "update-record-svc",
+        &[
+            ("port", "8123"),
+            (
+                "template_source",
+                "https://token@git.example.com/template.git",
+            ),
+        ],
+    );
     let config: toml::Table = toml::from_str(&read(&repo_root(), "cargo-generate.toml"))
         .expect("cargo-generate.toml is TOML");
     let mut placeholders: Vec<&String> = config["placeholders"]
@@ -592,6 +601,11 @@ fn every_answer_is_recorded_and_the_update_script_ships_as_written() {
     assert_eq!(recorded(&service, "values", "dockerfile"), "true");
     assert_eq!(recorded(&service, "template", "version"), stamp_version());
     assert_eq!(recorded(&service, "template", "name"), "update-record-svc");
+    // No secrets: not even a token in the source's URL.
+    assert_eq!(
+        recorded(&service, "template", "source"),
+        "https://git.example.com/template.git"
+    );
 
     let script = service.join("scripts/update-template");
     assert_eq!(
