@@ -264,6 +264,14 @@ fn stamp_version() -> String {
         .to_owned()
 }
 
+/// Where the first conflict in `text` is: from its `<<<<<<<` line to the end
+/// of its `>>>>>>>` line.
+fn first_conflict(text: &str) -> std::ops::Range<usize> {
+    let start = text.find("<<<<<<< ").expect("a conflict");
+    let theirs = start + text[start..].find("\n>>>>>>> ").expect("its end") + 1;
+    start..theirs + text[theirs..].find('\n').expect("the marker's line") + 1
+}
+
 /// Whether the command's output lists `path` as `what` ("  modified  src/x.rs").
 fn lists(output: &str, what: &str, path: &str) -> bool {
     output.lines().any(|line| {
@@ -400,6 +408,8 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
         team_host,
     );
     fs::write(service.join("TEAM.md"), "Ours.\n").expect("write a team file");
+    let dockerfile = read(&service, "Dockerfile") + "LABEL team=\"orders\"\n";
+    fs::write(service.join("Dockerfile"), &dockerfile).expect("edit the Dockerfile");
     let fixtures = read(&service, "tests/fixtures/README.md") + "Team: staging uses it too.\n";
     fs::write(service.join("tests/fixtures/README.md"), &fixtures).expect("edit a file");
     git(&service, &["add", "--all"]);
@@ -413,7 +423,13 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
         "host = \"127.0.0.1\"\n",
         "host = \"::1\"\n",
     );
-    let b = template.commit("Revision B: bind IPv6 loopback");
+    fs::create_dir(template.path().join("template/docker")).expect("a folder");
+    fs::rename(
+        template.path().join("template/Dockerfile"),
+        template.path().join("template/docker/Dockerfile"),
+    )
+    .expect("move the Dockerfile");
+    let b = template.commit("Revision B: bind IPv6 loopback, the Dockerfile in docker/");
     let args = [
         "--source",
         &template.path_str(),
@@ -446,9 +462,7 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     assert!(shown.contains("--continue"), "{shown}");
     // Both sides in ordinary conflict markers, and git knows it.
     let config = read(&service, "config/default.toml");
-    let ours = config.find("<<<<<<< ").expect("a conflict");
-    let theirs = config.find(">>>>>>> ").expect("the conflict's end");
-    let conflict = &config[ours..theirs];
+    let conflict = &config[first_conflict(&config)];
     assert!(conflict.contains(team_host), "{config}");
     assert!(conflict.contains("=======\nhost = \"::1\"\n"), "{config}");
     let unmerged = git(&service, &["diff", "--name-only", "--diff-filter=U"]);
@@ -459,6 +473,9 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     assert!(read(&service, "OWNERS.md").contains("Team payments runs it on sqlite."));
     assert_eq!(read(&service, "TEAM.md"), "Ours.\n");
     assert_eq!(read(&service, "tests/fixtures/README.md"), fixtures);
+    // The file the template moved took the team's change along.
+    assert!(!service.join("Dockerfile").exists());
+    assert_eq!(read(&service, "docker/Dockerfile"), dockerfile);
     // The record moves only when the update is finished.
     assert_eq!(recorded(&service, "template", "revision"), "");
 
@@ -474,8 +491,8 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     assert!(text(&output).contains("conflict markers are left in: config/default.toml"));
 
     // Resolved: the team's line wins.
-    let end = theirs + config[theirs..].find('\n').expect("the marker's line") + 1;
-    let resolved = format!("{}{team_host}{}", &config[..ours], &config[end..]);
+    let mut resolved = config.clone();
+    resolved.replace_range(first_conflict(&config), team_host);
     fs::write(service.join("config/default.toml"), resolved).expect("resolve the conflict");
     git(&service, &["add", "config/default.toml"]);
     let output = update(&service, &["--continue"]);
@@ -520,6 +537,10 @@ fn with_nothing_new_an_update_changes_nothing_and_a_dirty_tree_is_refused() {
     assert_eq!(git(&service, &["rev-parse", "HEAD"]), head);
 
     template.commit_revision_b();
+    // --to names the revision: A, where the service already is.
+    let output = update(&service, &["--to", &a]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("nothing to do"), "{}", text(&output));
     // A changed file, then an untracked one: refused, nothing touched.
     let readme = read(&service, "README.md");
     fs::write(service.join("README.md"), format!("{readme}WIP\n")).expect("edit");
