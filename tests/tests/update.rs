@@ -691,3 +691,41 @@ fn the_release_stamp_is_the_newest_changelog_section() {
         );
     }
 }
+
+#[test]
+fn a_service_inside_a_bigger_repository_is_updated_in_its_folder() {
+    let template = Template::new();
+    let generated = generate_from(&template.path(), "update-mono-svc", &[]);
+    let monorepo = work_dir().join("update-monorepo");
+    if monorepo.exists() {
+        fs::remove_dir_all(&monorepo).expect("remove the previous repository");
+    }
+    fs::create_dir_all(monorepo.join("services")).expect("create the repository");
+    let service = monorepo.join("services/orders");
+    fs::rename(&generated, &service).expect("move the service in");
+    fs::write(monorepo.join("README.md"), "Many services.\n").expect("a file of its own");
+    commit_generated(&monorepo);
+
+    let b = template.commit_revision_b();
+    // Run from a folder inside the service, as the script's path says.
+    let output = Command::new(service.join("scripts/update-template"))
+        .args(["--source", &template.path_str()])
+        .current_dir(service.join("src"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scripts/update-template");
+    assert!(output.status.success(), "{}", text(&output));
+    // The commit it was generated from was found exactly, not guessed.
+    assert!(!text(&output).contains("closest"), "{}", text(&output));
+    assert!(read(&service, "OWNERS.md").contains("Team platform runs it on sqlite."));
+    assert!(!service.join("tests/fixtures/README.md").exists());
+    assert_eq!(read(&monorepo, "README.md"), "Many services.\n");
+    assert_eq!(recorded(&service, "template", "revision"), b);
+    let changed = git(&monorepo, &["diff", "--cached", "--name-only"]);
+    assert!(
+        changed
+            .lines()
+            .all(|path| path.starts_with("services/orders/")),
+        "{changed}"
+    );
+}
