@@ -12,7 +12,7 @@ fn every_placeholder_can_be_defined_on_the_command_line() {
     let (output, project) = try_generate(
         "defined-svc",
         &[
-            ("description", "Orders of the shop"),
+            ("description", r#"Orders of the "shop" \ café"#),
             ("port", "9123"),
             ("login_url", "https://auth.example.com/login/?client=orders"),
             ("own_url", "https://orders.example.com/"),
@@ -33,7 +33,11 @@ fn every_placeholder_can_be_defined_on_the_command_line() {
     assert!(config.contains(r#"access_cookie = "team.jwt.access""#));
     assert!(config.contains(r#"refresh_cookie = "team.jwt.refresh""#));
     assert!(config.contains(r#"url = "sqlite://data/defined-svc.db?mode=rwc""#));
-    assert!(read(&project, "Cargo.toml").contains(r#"description = "Orders of the shop""#));
+    let manifest: toml::Table = read(&project, "Cargo.toml").parse().expect("valid TOML");
+    assert_eq!(
+        manifest["package"]["description"].as_str(),
+        Some(r#"Orders of the "shop" \ café"#)
+    );
 }
 
 /// Files of the choices not taken: the other backends' variants of the files
@@ -194,6 +198,7 @@ fn bad_values_stop_generation_with_a_message_naming_them() {
         ),
         ("own_url", "https://", "has no host"),
         ("port", "0", "is not a TCP port"),
+        ("description", "a\ttab", "must be one line"),
         ("port", "70000", "is not a TCP port"),
         ("access_cookie", "bad;name", "is not a legal cookie name"),
         ("access_cookie", "with space", "is not a legal cookie name"),
