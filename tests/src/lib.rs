@@ -209,6 +209,25 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
         .ok()
 }
 
+/// Calls `check` every `every` until it gives a value, and returns that; `None`
+/// when `within` has passed first. The one polling loop of the template's tests.
+pub fn poll<T>(
+    within: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(every);
+    }
+}
+
 /// How long a generated service gets to answer its readiness probe.
 pub const READY_WITHIN: Duration = Duration::from_secs(30);
 
@@ -293,25 +312,26 @@ impl Service {
     /// Waits until `/api/health/ready` answers 200; panics with the output
     /// when the service exits first or is not ready within [`READY_WITHIN`].
     pub fn wait_until_ready(&mut self) {
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the service") {
-                panic!(
-                    "{} exited with {status} before it was ready:\n{}",
-                    self.name,
-                    self.output()
-                );
+        let port = self.port;
+        let child = &mut self.child;
+        let outcome = poll(READY_WITHIN, Duration::from_millis(100), || {
+            if let Some(status) = child.try_wait().expect("poll the service") {
+                return Some(Err(status));
             }
-            if http_status(self.port, "/api/health/ready") == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
+            (http_status(port, "/api/health/ready") == Some(200)).then_some(Ok(()))
+        });
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(status)) => panic!(
+                "{} exited with {status} before it was ready:\n{}",
+                self.name,
+                self.output()
+            ),
+            None => panic!(
                 "{} was not ready within {READY_WITHIN:?}:\n{}",
                 self.name,
                 self.output()
-            );
-            thread::sleep(Duration::from_millis(100));
+            ),
         }
     }
 

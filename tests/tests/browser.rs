@@ -12,11 +12,10 @@ use std::{
     fs::File,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use template_tests::{Service, cargo, free_port, generate, repo_root};
+use template_tests::{Service, cargo, free_port, generate, poll, repo_root};
 
 const NAME: &str = "browser-svc";
 /// The script stops itself after 55 s; this only guards against a hung node.
@@ -117,18 +116,13 @@ fn walk(script: &Path, base: &str, screenshots: &Path, scratch: &Path) -> (bool,
         .stderr(File::create(&stderr).expect("create the script's stderr"))
         .spawn()
         .unwrap_or_else(|e| panic!("run node (run scripts/ensure-browser first): {e}"));
-    let deadline = Instant::now() + WALK_WITHIN;
-    let status = loop {
-        if let Some(status) = node.try_wait().expect("poll node") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = node.kill();
-            let _ = node.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
+    let status = poll(WALK_WITHIN, Duration::from_millis(100), || {
+        node.try_wait().expect("poll node")
+    });
+    if status.is_none() {
+        let _ = node.kill();
+        let _ = node.wait();
+    }
     let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
     let output = format!("{}{}", read(&stdout), read(&stderr));
     match status {

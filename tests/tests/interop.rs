@@ -21,11 +21,11 @@ use std::{
     process::{Child, Command, Stdio},
     sync::OnceLock,
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use serde_json::{Value, json};
-use template_tests::{Service, cargo, free_port, generate, http_status, repo_root};
+use template_tests::{Service, cargo, free_port, generate, http_status, poll, repo_root};
 
 const NAME: &str = "interop-svc";
 const JWKS_NAME: &str = "interop-jwks-svc";
@@ -145,18 +145,19 @@ fn simplejwt_rs256_tokens_are_verified_with_the_auth_services_jwks() {
         .http
         .post(&auth.url("/test/jwks/up/"), &[], Body::Empty);
     assert_eq!(up.status, 204, "bringing the JWKS up: {up:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let mut last = None;
+    let accepted = poll(Duration::from_secs(10), Duration::from_millis(200), || {
         let reply = client.get("/api/me", &[accept_json(), valid_cookies.clone()]);
         if reply.status == 200 {
-            break;
+            return Some(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "the valid token is still refused 10 s after the JWKS came up: {reply:?}"
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+        last = Some(reply);
+        None
+    });
+    assert!(
+        accepted.is_some(),
+        "the valid token is still refused 10 s after the JWKS came up: {last:?}"
+    );
     service.wait_until_ready();
 
     tokens_are_accepted_and_rejected(&client, &tokens, &auth, &own_url);
@@ -391,15 +392,16 @@ fn production_env<const N: usize>(
 
 /// Waits until the service answers HTTP at all (ready or not).
 fn wait_until_answering(port: u16) {
-    let deadline = Instant::now() + template_tests::READY_WITHIN;
-    while http_status(port, "/api/health/ready").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing answers on port {port} after {:?}",
-            template_tests::READY_WITHIN
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    let answered = poll(
+        template_tests::READY_WITHIN,
+        Duration::from_millis(100),
+        || http_status(port, "/api/health/ready"),
+    );
+    assert!(
+        answered.is_some(),
+        "nothing answers on port {port} after {:?}",
+        template_tests::READY_WITHIN
+    );
 }
 
 /// Valid tokens are the claims' user, bad ones are anonymous, and an
@@ -685,28 +687,30 @@ impl AuthService {
     /// Polls its log for `auth-service listening on <url>/`; returns `<url>`.
     fn wait_until_listening(&mut self) -> String {
         const ANNOUNCEMENT: &str = "auth-service listening on ";
-        let deadline = Instant::now() + template_tests::READY_WITHIN;
-        loop {
-            if let Some(line) = self
-                .output()
-                .lines()
-                .find_map(|l| l.strip_prefix(ANNOUNCEMENT))
-            {
-                return line.trim_end_matches('/').to_owned();
-            }
-            if let Some(status) = self.child.try_wait().expect("poll the Auth service") {
-                panic!(
-                    "the Auth service exited with {status} before it listened:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
+        let child = &mut self.child;
+        let log = &self.log;
+        let outcome = poll(
+            template_tests::READY_WITHIN,
+            Duration::from_millis(50),
+            || {
+                let output = std::fs::read_to_string(log).unwrap_or_default();
+                if let Some(url) = output.lines().find_map(|l| l.strip_prefix(ANNOUNCEMENT)) {
+                    return Some(Ok(url.trim_end_matches('/').to_owned()));
+                }
+                child.try_wait().expect("poll the Auth service").map(Err)
+            },
+        );
+        match outcome {
+            Some(Ok(url)) => url,
+            Some(Err(status)) => panic!(
+                "the Auth service exited with {status} before it listened:\n{}",
+                self.output()
+            ),
+            None => panic!(
                 "the Auth service did not listen within {:?}:\n{}",
                 template_tests::READY_WITHIN,
                 self.output()
-            );
-            thread::sleep(Duration::from_millis(50));
+            ),
         }
     }
 
@@ -744,15 +748,14 @@ impl AuthService {
     /// line, e.g. `"GET /jwks/ HTTP/1.1" 503`), which Django writes once the
     /// response is sent.
     fn wait_for_request(&self, request: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.output().contains(request) {
-            assert!(
-                Instant::now() < deadline,
-                "the Auth service never answered {request}:\n{}",
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+        let seen = poll(Duration::from_secs(5), Duration::from_millis(50), || {
+            self.output().contains(request).then_some(())
+        });
+        assert!(
+            seen.is_some(),
+            "the Auth service never answered {request}:\n{}",
+            self.output()
+        );
     }
 
     fn output(&self) -> String {
@@ -1005,19 +1008,14 @@ impl Browser {
     /// `GET url` as an API client with the browser's cookies, every 200 ms,
     /// until the answer is not 200; at most `within`.
     fn poll_until_not_ok(&mut self, url: &str, within: Duration) -> Reply {
-        let deadline = Instant::now() + within;
-        loop {
-            let headers = self.headers("application/json");
-            let reply = self.http.get(url, &headers);
-            if reply.status != 200 {
-                return self.record("GET (API)", url, reply);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{url} still answers 200 after {within:?}"
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
+        let headers = self.headers("application/json");
+        let http = &self.http;
+        let reply = poll(within, Duration::from_millis(200), || {
+            let reply = http.get(url, &headers);
+            (reply.status != 200).then_some(reply)
+        })
+        .unwrap_or_else(|| panic!("{url} still answers 200 after {within:?}"));
+        self.record("GET (API)", url, reply)
     }
 
     /// The value of the cookie `name`.

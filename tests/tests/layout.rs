@@ -6,10 +6,10 @@ use std::{
     path::{Path, PathBuf},
     process::Command,
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use template_tests::{generate_command, repo_root, work_dir};
+use template_tests::{generate_command, poll, repo_root, work_dir};
 
 /// Every file under `dir` whose name passes `wanted`, skipping build outputs,
 /// git's folder and installed Node modules.
@@ -56,13 +56,13 @@ fn run_within(mut command: Command, limit: Duration) -> std::process::Output {
         .expect("run cargo generate");
     let id = child.id();
     let waiter = thread::spawn(move || child.wait_with_output());
-    let deadline = Instant::now() + limit;
-    while !waiter.is_finished() {
-        if Instant::now() > deadline {
-            let _ = Command::new("kill").arg(id.to_string()).status();
-            panic!("cargo generate was still running after {limit:?}: waiting for input?");
-        }
-        thread::sleep(Duration::from_millis(100));
+    if poll(limit, Duration::from_millis(100), || {
+        waiter.is_finished().then_some(())
+    })
+    .is_none()
+    {
+        let _ = Command::new("kill").arg(id.to_string()).status();
+        panic!("cargo generate was still running after {limit:?}: waiting for input?");
     }
     waiter
         .join()
