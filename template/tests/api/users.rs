@@ -336,6 +336,23 @@ async fn with_the_database_down_protected_routes_answer_503_and_public_ones_stil
     assert_eq!(app.get("/api/me").send().await.unwrap().status(), 401);
 }
 
+#[tokio::test]
+async fn a_database_error_that_is_a_bug_answers_500_not_503() {
+    let app = spawn_app().await;
+    // Not an outage: no retry makes this statement work, so no Retry-After.
+    app.db
+        .execute_unprepared("DROP TABLE users")
+        .await
+        .unwrap();
+    let response = app.me_with_cookie(&access_token("alice")).await;
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "internal");
+    // The database itself answers: the service stays ready.
+    assert_eq!(app.get("/api/health/ready").send().await.unwrap().status(), 200);
+}
+
 // With every pooled connection taken.
 #[tokio::test]
 async fn with_the_pool_exhausted_protected_routes_answer_503_not_hang() {
