@@ -3,14 +3,15 @@
 //! - [`CurrentUser`]: anybody; `None` when anonymous. A plain poem extractor.
 //! - [`SignedIn`]: a signed-in user or the request fails; for HTML pages.
 //! - [`Authenticated`], [`StaffUser`]: a signed-in (staff) user or the request
-//!   fails. These are poem-openapi security
-//!   schemes: an operation that takes one is documented with both the access
-//!   cookie and bearer schemes, so spec and enforcement cannot drift.
+//!   fails. These are poem-openapi security schemes: an operation that takes
+//!   one is documented with both the access cookie and bearer schemes, so spec
+//!   and enforcement cannot drift.
 //!
 //! Failures answer as [`AuthFailure`] describes: a browser navigation is sent
-//! to the login page (302), an API client gets 401 with `WWW-Authenticate`, a
-//! missing flag or a failed CSRF check is 403, an unreachable user store 503.
-//! Return [`Protected`] from a protected operation so the spec lists them.
+//! to the login page, or the refresh page when only the token has expired
+//! (302); an API client gets 401 with `WWW-Authenticate`; a missing flag, a
+//! disabled account or a failed CSRF check is 403; an unreachable user store
+//! 503. Return [`Protected`] from a protected operation so the spec lists them.
 
 use std::{ops::Deref, sync::Arc};
 

@@ -4,7 +4,8 @@ use std::process::Command;
 
 use crate::{
     database::{TestDatabase, UNREACHABLE_URL},
-    helpers::spawn_app,
+    helpers::{access_token, cookie_pair, spawn_app},
+    process::{Running, log_lines, service},
 };
 
 
@@ -25,18 +26,6 @@ fn failure_of(command: &mut Command) -> String {
     let output = command.output().unwrap();
     assert!(!output.status.success(), "{command:?} succeeded");
     String::from_utf8(output.stderr).unwrap()
-}
-
-/// The service's binary, run in the package folder (where `config/` is).
-pub(crate) fn service() -> Command {
-    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("APP_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command
 }
 
 #[test]
@@ -167,40 +156,14 @@ fn my_secret() -> String {
 
 #[tokio::test]
 async fn sigterm_shuts_the_service_down_gracefully() {
-    use std::io::{BufRead, BufReader};
-
     let database = TestDatabase::create().await;
-    let mut child = service()
-        .env("APP_ENV", "test")
-        .env("APP__SERVER__PORT", "0")
-        .env("APP__DATABASE__URL", database.url())
-        .env("APP__LOG__FILTER", "info")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // Serving once it says so (the log goes to stdout).
-    assert!(
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|line| line.contains("listening")),
-        "the service never started"
-    );
-
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit status {status}: {rest:?}");
-    assert!(
-        rest.iter().any(|line| line.contains("shutting down")),
-        "{rest:?}"
-    );
-    assert!(rest.iter().any(|line| line.contains("stopped")), "{rest:?}");
+    let service = Running::start(&[("APP__DATABASE__URL", database.url())])
+        .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
+    let (success, output) = service.terminate();
+    assert!(success, "not a clean exit:\n{output}");
+    for message in ["shutting down", "stopped"] {
+        assert!(!log_lines(&output, "INFO", message).is_empty(), "{output}");
+    }
 }
 
 #[test]
@@ -276,54 +239,45 @@ fn the_development_secret_never_serves_a_public_address() {
     assert!(stderr.contains("auth.own_url"), "{stderr}");
 }
 
-/// Starts the binary with `env`, waits until it says it is listening (or
-/// exits), stops it, and returns everything it printed.
-async fn output_of_a_start(env: &[(&str, &str)]) -> String {
-    use std::io::Read as _;
-
+#[tokio::test]
+async fn a_warning_says_when_the_development_login_is_on() {
     let database = TestDatabase::create().await;
-    let mut child = service()
-        .env("APP__SERVER__PORT", "0")
-        .env("APP__DATABASE__URL", database.url())
-        .envs(env.iter().copied())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        let mut buffer = [0_u8; 4096];
-        while let Ok(read) = stdout.read(&mut buffer) {
-            if read == 0 {
-                break;
-            }
-            seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
-            if seen.contains("listening") {
-                break;
-            }
-        }
-        seen
-    });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !reader.is_finished() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    reader.join().unwrap() + &stderr
+    let service = Running::start(&[("APP__DATABASE__URL", database.url())])
+        .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
+    let output = service.stop();
+    assert_eq!(
+        log_lines(&output, "WARN", "development login is on").len(),
+        1,
+        "{output}"
+    );
 }
 
 #[tokio::test]
-async fn a_warning_says_when_the_development_login_is_on() {
-    let output = output_of_a_start(&[("APP_ENV", "test"), ("APP__LOG__FILTER", "info")]).await;
-    assert!(output.contains("listening"), "{output}");
-    let warning = output
-        .lines()
-        .find(|line| line.contains("WARN") && line.contains("development login is on"));
-    assert!(warning.is_some(), "{output}");
+async fn an_unusable_cookie_header_is_logged_at_debug_without_its_content() {
+    let database = TestDatabase::create().await;
+    let service = Running::start(&[
+        ("APP__DATABASE__URL", database.url()),
+        ("APP__LOG__FILTER", "debug"),
+    ])
+    .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
+    let token = access_token("alice");
+    let mut cookies = b"city=M\xfcnchen; ".to_vec();
+    cookies.extend_from_slice(cookie_pair(&token).as_bytes());
+    let response = reqwest::Client::new()
+        .get(service.url("/api/me"))
+        .header(
+            reqwest::header::COOKIE,
+            reqwest::header::HeaderValue::from_bytes(&cookies).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Our cookies still count…
+    assert_eq!(response.status(), 200);
+    let output = service.stop();
+    // …and the odd header is noted, without a cookie's value.
+    assert_eq!(log_lines(&output, "DEBUG", "Cookie header").len(), 1, "{output}");
+    assert!(!output.contains("nchen") && !output.contains(&token), "{output}");
 }
 
 #[tokio::test]

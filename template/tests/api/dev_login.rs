@@ -2,7 +2,10 @@
 
 use reqwest::header;
 
-use crate::helpers::{ACCESS_COOKIE, OWN_URL, REFRESH_COOKIE, TestApp, spawn_app};
+use crate::{
+    helpers::{ACCESS_COOKIE, OWN_URL, REFRESH_COOKIE, TestApp, spawn_app},
+    process::Running,
+};
 
 const FORM: [(&str, &str); 6] = [
     ("username", "dev-alice"),
@@ -179,45 +182,29 @@ async fn the_development_login_is_absent_when_disabled() {
 
 #[tokio::test]
 async fn the_development_login_follows_the_port_the_service_runs_on() {
-    use std::io::{BufRead, BufReader};
-
     // The local settings, on a port other than the one generated with.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+        .to_string();
     let database = crate::database::TestDatabase::create().await;
-    let mut child = crate::cli::service()
-        .env("APP_ENV", "local")
-        .env("APP__SERVER__PORT", port.to_string())
-        .env("APP__DATABASE__URL", database.url())
-        .env("APP__LOG__FILTER", "info")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+    let service = Running::start(&[
+        ("APP_ENV", "local"),
+        ("APP__SERVER__PORT", &port),
+        ("APP__DATABASE__URL", database.url()),
+    ])
+    .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(service.url("/me/"))
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let listening = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|line| line.contains("listening"));
-    std::thread::spawn(move || lines.for_each(drop));
-    let response = if listening {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(format!("http://127.0.0.1:{port}/me/"))
-            .header(header::ACCEPT, "text/html")
-            .send()
-            .await
-            .ok()
-    } else {
-        None
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    let response = response.expect("the service answers on its port");
     assert_eq!(response.status(), 302);
     assert_eq!(
         response.headers()[header::LOCATION],

@@ -17,6 +17,7 @@ mod helpers;
 {% endif %}mod keys;
 mod openapi;
 mod prefix;
+mod process;
 mod redirect;
 {% if database != "sqlite" %}mod replicas;
 {% endif %}mod settings;

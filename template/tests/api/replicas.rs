@@ -2,11 +2,6 @@
 //! service on one database (first requests racing across processes), and a
 //! server that goes away and comes back (the service recovers by itself).
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Stdio},
-};
-
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{Database, EntityTrait, PaginatorTrait};
 use tokio::{
@@ -18,74 +13,17 @@ use tokio::{
 use {{crate_name}}::{entities::users, startup::Application};
 
 use crate::{
-    cli::service,
     database::TestDatabase,
     helpers::{access_token, assert_unavailable, cookie_pair, eventually, test_settings},
+    process::Running,
 };
 
-/// The service's binary serving on a random port, killed when dropped.
-struct Replica {
-    child: Child,
-    port: u16,
-}
-
-impl Replica {
-    /// Starts the binary on `database_url`, migrating at start-up or not.
-    fn start(database_url: &str, migrate: bool) -> Self {
-        Self::try_start(database_url, migrate).unwrap_or_else(|output| {
-            panic!("the replica never said it was listening:\n{output}")
-        })
-    }
-
-    /// Starts the binary; what it printed when it exits before listening.
-    fn try_start(database_url: &str, migrate: bool) -> Result<Self, String> {
-        let mut child = service()
-            .env("APP_ENV", "test")
-            .env("APP__SERVER__PORT", "0")
-            .env("APP__DATABASE__URL", database_url)
-            .env("APP__DATABASE__MIGRATE_ON_START", migrate.to_string())
-            .env("APP__LOG__FILTER", "info")
-            .env("APP__LOG__FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the service starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut seen = Vec::new();
-        let port = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .inspect(|line| seen.push(line.clone()))
-            .find_map(|line| {
-                let line: serde_json::Value = serde_json::from_str(&line).ok()?;
-                (line["fields"]["message"] == "listening")
-                    .then(|| line["fields"]["port"].as_u64())
-                    .flatten()
-            })
-            .and_then(|port| u16::try_from(port).ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-            }
-            let _ = child.wait();
-            return Err(format!("{}\n{stderr}", seen.join("\n")));
-        };
-        // Keep reading its output, so that it never writes to a closed pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        if let Some(mut stderr) = child.stderr.take() {
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        }
-        Ok(Self { child, port })
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A replica on `database_url`, migrating at start-up or not.
+fn replica(database_url: &str, migrate: bool) -> Result<Running, String> {
+    Running::start(&[
+        ("APP__DATABASE__URL", database_url),
+        ("APP__DATABASE__MIGRATE_ON_START", if migrate { "true" } else { "false" }),
+    ])
 }
 
 // Each replica has its own pool, so the race is settled by the database's
@@ -96,13 +34,13 @@ async fn concurrent_first_requests_across_two_replicas_make_one_row() {
     let db = Database::connect(database.url()).await.expect("database");
     Migrator::up(&db, None).await.expect("migrations");
     let replicas = [
-        Replica::start(database.url(), false),
-        Replica::start(database.url(), false),
+        replica(database.url(), false).expect("a replica"),
+        replica(database.url(), false).expect("a replica"),
     ];
 
     let client = reqwest::Client::new();
     let requests = (0..50).map(|i| {
-        let url = format!("http://127.0.0.1:{}/api/me", replicas[i % 2].port);
+        let url = replicas[i % 2].url("/api/me");
         let request = client
             .get(url)
             .header(reqwest::header::COOKIE, cookie_pair(&access_token("alice")));
@@ -125,10 +63,10 @@ async fn replicas_starting_together_on_a_new_database_all_come_up() {
     let starting: Vec<_> = (0..3)
         .map(|_| {
             let url = url.clone();
-            std::thread::spawn(move || Replica::try_start(&url, true))
+            std::thread::spawn(move || replica(&url, true))
         })
         .collect();
-    let replicas: Vec<Replica> = starting
+    let replicas: Vec<Running> = starting
         .into_iter()
         .map(|start| start.join().expect("thread").unwrap_or_else(|output| {
             panic!("a replica did not come up:\n{output}")
@@ -136,7 +74,7 @@ async fn replicas_starting_together_on_a_new_database_all_come_up() {
         .collect();
     let client = reqwest::Client::new();
     for replica in &replicas {
-        let url = format!("http://127.0.0.1:{}/api/me", replica.port);
+        let url = replica.url("/api/me");
         let cookies = cookie_pair(&access_token("alice"));
         assert_eq!(status(&client, &url, Some(&cookies)).await, 200);
     }
