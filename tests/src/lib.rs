@@ -42,11 +42,13 @@ pub fn work_dir() -> PathBuf {
     std::env::temp_dir().join("auth-svc-template-tests")
 }
 
-/// `cargo generate` for `name` with `--define`s into [`work_dir`], as the
-/// README runs it (the sub-template named), with nothing to answer on stdin.
-/// `--silent` is the caller's to add.
+/// `cargo generate` of this repository for `name` into [`work_dir`] (the
+/// previous project of that name removed), outside any workspace or git
+/// repository, with nothing to answer on stdin: a prompt fails at once
+/// instead of waiting. The sub-template, answers and `--silent` are the
+/// caller's to add.
 #[must_use]
-pub fn generate_command(name: &str, defines: &[(&str, &str)]) -> Command {
+pub fn cargo_generate(name: &str) -> Command {
     tag_cache_folders();
     let dest = work_dir();
     std::fs::create_dir_all(&dest).expect("create the work folder");
@@ -59,13 +61,19 @@ pub fn generate_command(name: &str, defines: &[(&str, &str)]) -> Command {
         .arg("generate")
         .arg("--path")
         .arg(repo_root())
-        // The sub-template, named as the README does: no "which one?" prompt.
-        .arg("template")
         .args(["--name", name, "--no-workspace", "--vcs", "none"])
         .arg("--destination")
         .arg(&dest)
-        // Nothing to answer: a prompt fails at once instead of waiting.
         .stdin(Stdio::null());
+    command
+}
+
+/// [`cargo_generate`] as the README runs it: the sub-template named (no
+/// "which one?" prompt), with `--define`s.
+#[must_use]
+pub fn generate_command(name: &str, defines: &[(&str, &str)]) -> Command {
+    let mut command = cargo_generate(name);
+    command.arg("template");
     for (key, value) in defines {
         command.arg("--define").arg(format!("{key}={value}"));
     }

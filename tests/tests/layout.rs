@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use template_tests::{generate_command, poll, repo_root, work_dir};
+use template_tests::{cargo_generate, generate_command, poll, repo_root, work_dir};
 
 /// Every file under `dir` whose name passes `wanted`, skipping build outputs,
 /// git's folder and installed Node modules.
@@ -107,25 +107,8 @@ fn silent_generation_picks_the_sub_template_by_itself() {
     // sub-template rather than asking which.
     let name = "silent-svc";
     let project = work_dir().join(name);
-    if project.exists() {
-        std::fs::remove_dir_all(&project).expect("remove the previous project");
-    }
-    let mut command = Command::new("cargo");
-    command
-        .arg("generate")
-        .arg("--path")
-        .arg(repo_root())
-        .args([
-            "--name",
-            name,
-            "--silent",
-            "--no-workspace",
-            "--vcs",
-            "none",
-        ])
-        .arg("--destination")
-        .arg(work_dir())
-        .stdin(std::process::Stdio::null());
+    let mut command = cargo_generate(name);
+    command.arg("--silent");
     let output = run_within(command, Duration::from_mins(2));
     assert!(
         output.status.success(),

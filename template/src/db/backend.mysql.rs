@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr};
+use sea_orm::{ConnectOptions, DbErr};
 
 use url::Url;
 
@@ -32,31 +32,23 @@ pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOption
 
 /// Runs `migrations` while holding a named lock (`GET_LOCK`), so that replicas
 /// starting together on a new database do not create the same tables at once:
-/// the others wait, then find nothing to do. The lock is held on a connection
-/// of its own, so `migrations` can use the pool however small, and it goes
-/// away with that connection even if this process dies.
+/// the others wait (at most [`MIGRATION_LOCK_TIMEOUT_SECS`]), then find
+/// nothing to do.
 pub(super) async fn migrate_exclusively(
     settings: &DatabaseSettings,
     migrations: impl Future<Output = Result<(), DbErr>>,
 ) -> Result<(), DbErr> {
-    let lock = Database::connect(super::connect_options(settings, 1, 1)).await?;
-    let acquired = lock
-        .query_one_raw(sea_orm::Statement::from_string(
-            lock.get_database_backend(),
-            format!("SELECT GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_TIMEOUT_SECS}) AS acquired"),
-        ))
-        .await?
-        .and_then(|row| row.try_get::<Option<i64>>("", "acquired").ok().flatten());
-    if acquired != Some(1) {
-        lock.close().await?;
-        return Err(DbErr::Custom(format!(
-            "another replica held the migration lock for {MIGRATION_LOCK_TIMEOUT_SECS} s"
-        )));
-    }
-    let migrated = migrations.await;
-    let unlocked = lock
-        .execute_unprepared(&format!("DO RELEASE_LOCK({MIGRATION_LOCK})"))
-        .await;
-    lock.close().await?;
-    migrated.and(unlocked.map(drop))
+    super::under_lock(
+        settings,
+        &format!("SELECT GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_TIMEOUT_SECS}) AS granted"),
+        // 1 when granted, 0 after the timeout.
+        |row| {
+            row.and_then(|row| row.try_get::<Option<i64>>("", "granted").ok())
+                .flatten()
+                == Some(1)
+        },
+        &format!("DO RELEASE_LOCK({MIGRATION_LOCK})"),
+        migrations,
+    )
+    .await
 }

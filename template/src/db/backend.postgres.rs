@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr};
+use sea_orm::{ConnectOptions, DbErr};
 
 use url::Url;
 
@@ -29,20 +29,18 @@ pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOption
 
 /// Runs `migrations` while holding a PostgreSQL advisory lock, so that
 /// replicas starting together on a new database do not create the same tables
-/// at once: the others wait, then find nothing to do. The lock is held on a
-/// connection of its own, so `migrations` can use the pool however small, and
-/// it goes away with that connection even if this process dies.
+/// at once: the others wait, then find nothing to do.
 pub(super) async fn migrate_exclusively(
     settings: &DatabaseSettings,
     migrations: impl Future<Output = Result<(), DbErr>>,
 ) -> Result<(), DbErr> {
-    let lock = Database::connect(super::connect_options(settings, 1, 1)).await?;
-    lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-        .await?;
-    let migrated = migrations.await;
-    let unlocked = lock
-        .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-        .await;
-    lock.close().await?;
-    migrated.and(unlocked.map(drop))
+    super::under_lock(
+        settings,
+        &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+        // It waits until granted.
+        |_| true,
+        &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"),
+        migrations,
+    )
+    .await
 }

@@ -25,12 +25,7 @@ async fn a_valid_cookie_pair_signs_the_user_in() {
 #[tokio::test]
 async fn a_valid_bearer_token_signs_the_user_in_without_cookies() {
     let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .bearer_auth(access_token("alice"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.me_with_bearer(&access_token("alice")).await;
     assert_eq!(response.status(), 200);
 }
 
@@ -44,14 +39,8 @@ async fn no_cookies_is_anonymous() {
 async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required() {
     let app = spawn_app().await;
     let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{ACCESS_COOKIE}={}", access_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
+        .me_with_cookies(&format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .await;
     assert_anonymous(response).await;
 }
 
@@ -59,14 +48,8 @@ async fn only_the_access_cookie_is_anonymous_when_the_refresh_cookie_is_required
 async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_required() {
     let app = spawn_app_with(&[("auth.require_refresh_cookie", "false")]).await;
     let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{ACCESS_COOKIE}={}", access_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
+        .me_with_cookies(&format!("{ACCESS_COOKIE}={}", access_token("alice")))
+        .await;
     assert_eq!(response.status(), 200);
 }
 
@@ -74,14 +57,8 @@ async fn only_the_access_cookie_is_enough_when_the_refresh_cookie_is_not_require
 async fn only_the_refresh_cookie_is_anonymous() {
     let app = spawn_app().await;
     let response = app
-        .get("/api/me")
-        .header(
-            header::COOKIE,
-            format!("{REFRESH_COOKIE}={}", refresh_token("alice")),
-        )
-        .send()
-        .await
-        .unwrap();
+        .me_with_cookies(&format!("{REFRESH_COOKIE}={}", refresh_token("alice")))
+        .await;
     assert_anonymous(response).await;
 }
 
@@ -92,12 +69,7 @@ async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
         "{ACCESS_COOKIE}={}; {REFRESH_COOKIE}=x",
         "a".repeat(64 * 1024)
     );
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, huge)
-        .send()
-        .await
-        .unwrap();
+    let response = app.me_with_cookies(&huge).await;
     assert!(
         response.status().is_client_error(),
         "a 64 kB cookie got {}",
@@ -111,12 +83,7 @@ async fn oversized_or_malformed_cookie_headers_never_fail_the_server() {
         "org.breakthesystem.jwt.access=\"unterminated",
         "org.breakthesystem.jwt.access==; org.breakthesystem.jwt.refresh==",
     ] {
-        let response = app
-            .get("/api/me")
-            .header(header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
+        let response = app.me_with_cookies(cookie).await;
         assert_anonymous(response).await;
     }
 
@@ -165,21 +132,11 @@ async fn of_two_access_cookies_the_last_counts_as_in_django() {
     let stale = sign(&claims_with("alice", "exp", json!(now() - 60)));
     let fresh = access_token("alice");
     let cookies = format!("{ACCESS_COOKIE}={stale}; {ACCESS_COOKIE}={fresh}; {REFRESH_COOKIE}=r");
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, cookies)
-        .send()
-        .await
-        .unwrap();
+    let response = app.me_with_cookies(&cookies).await;
     assert_eq!(response.status(), 200);
 
     let cookies = format!("{ACCESS_COOKIE}={fresh}; {ACCESS_COOKIE}={stale}; {REFRESH_COOKIE}=r");
-    let response = app
-        .get("/api/me")
-        .header(header::COOKIE, cookies)
-        .send()
-        .await
-        .unwrap();
+    let response = app.me_with_cookies(&cookies).await;
     assert_eq!(response.status(), 401);
 
     // Split over two Cookie headers (as HTTP/2 may send them), the same holds.

@@ -139,8 +139,22 @@ impl TestApp {
 
     /// `GET /api/me` with the access cookie `token` and a refresh cookie.
     pub(crate) async fn me_with_cookie(&self, token: &str) -> Response {
+        self.me_with_cookies(&cookie_pair(token)).await
+    }
+
+    /// `GET /api/me` with the raw `Cookie` header `cookies`.
+    pub(crate) async fn me_with_cookies(&self, cookies: &str) -> Response {
         self.get("/api/me")
-            .header(header::COOKIE, cookie_pair(token))
+            .header(header::COOKIE, cookies)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET /api/me` with `Authorization: Bearer <token>`.
+    pub(crate) async fn me_with_bearer(&self, token: &str) -> Response {
+        self.get("/api/me")
+            .bearer_auth(token)
             .send()
             .await
             .expect("request")
@@ -148,11 +162,8 @@ impl TestApp {
 
     /// The JSON of `GET /api/me` sent with the raw `Cookie` header `cookies`.
     pub(crate) async fn me_json(&self, cookies: &str) -> Value {
-        self.get("/api/me")
-            .header(header::COOKIE, cookies)
-            .send()
+        self.me_with_cookies(cookies)
             .await
-            .expect("request")
             .json()
             .await
             .expect("JSON body")

@@ -103,7 +103,7 @@ async fn an_expired_token_is_anonymous_and_the_client_is_told_it_expired() {
     let app = spawn_app().await;
     let expired = sign(&claims_with("alice", "exp", json!(now() - 1)));
     assert_expired(app.me_with_cookie(&expired).await).await;
-    let response = app.get("/api/me").bearer_auth(&expired).send().await.unwrap();
+    let response = app.me_with_bearer(&expired).await;
     assert_expired(response).await;
     assert!(app.users().await.is_empty(), "an expired token wrote a row");
 }
@@ -182,12 +182,7 @@ async fn a_refresh_token_in_the_access_cookie_is_anonymous() {
 #[tokio::test]
 async fn a_refresh_token_as_bearer_is_anonymous() {
     let app = spawn_app().await;
-    let response = app
-        .get("/api/me")
-        .bearer_auth(refresh_token("alice"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.me_with_bearer(&refresh_token("alice")).await;
     assert_anonymous(response).await;
 }
 
