@@ -98,9 +98,10 @@ impl Application {
         store: Arc<dyn UserStore>,
     ) -> Result<Self, StartupError> {
         let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
-        // Background work of the key source (fetching a key set), started
-        // before the listener binds; it stops with the authenticator.
+        // Background work of the key source (fetching a key set) and of the
+        // database, started before the listener binds.
         authenticator.keys().start();
+        db::start_background_work(&settings.database);
         settings.warn_about_development_conveniences();
         let endpoint = routes(&settings, &db, &authenticator);
 

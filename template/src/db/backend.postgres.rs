@@ -24,6 +24,9 @@ pub(crate) fn check_url(_url: &Url) -> Result<(), &'static str> {
 /// The server handles concurrent writers itself.
 pub(crate) const SERIALIZE_WRITES: bool = false;
 
+/// Nothing runs in the background: the server takes care of itself.
+pub(super) fn start(_options: ConnectOptions) {}
+
 /// Nothing to set up beyond the pool.
 pub(super) fn prepare(_settings: &DatabaseSettings, _options: &mut ConnectOptions) {}
 
@@ -34,7 +37,7 @@ pub(super) async fn migrate_exclusively(
     settings: &DatabaseSettings,
     migrations: impl Future<Output = Result<(), DbErr>>,
 ) -> Result<(), DbErr> {
-    super::under_lock(
+    super::lock::under_lock(
         settings,
         &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
         // It waits until granted.

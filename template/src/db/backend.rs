@@ -10,12 +10,17 @@
 //! - `busy_timeout = 5 s` and one writer at a time in the process
 //!   ([`SERIALIZE_WRITES`]): writers queue in the service instead of retrying
 //!   against SQLite's lock, so "database is locked" never reaches a request;
+//! - checkpoints in the background, every [`CHECKPOINT_EVERY`], instead of
+//!   after commits: under steady reads SQLite's own checkpoint cannot finish,
+//!   so it would try again, with an fsync, after every commit while the WAL
+//!   grew without end. `RESTART` waits for the readers of older snapshots
+//!   (microseconds) and lets the next writer start the WAL over;
 //! - `foreign_keys = ON`, for the tables a team adds.
 
 use std::{future::Future, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DbErr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use secrecy::ExposeSecret;
@@ -39,6 +44,13 @@ pub(crate) fn check_url(url: &Url) -> Result<(), &'static str> {
 /// process rather than letting them wait on the file's lock.
 pub(crate) const SERIALIZE_WRITES: bool = true;
 
+/// How often the WAL is checkpointed into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// The WAL size (in pages of 4 KiB) past which a commit checkpoints after all:
+/// a safety net should the background checkpoints fall behind.
+const AUTOCHECKPOINT_PAGES: &str = "16384";
+
 /// The pragmas above, on every connection of the pool; and the folder of the
 /// file, which SQLite creates (`mode=rwc`) but not its folder.
 pub(super) fn prepare(settings: &DatabaseSettings, options: &mut ConnectOptions) {
@@ -48,6 +60,7 @@ pub(super) fn prepare(settings: &DatabaseSettings, options: &mut ConnectOptions)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
     });
     let url = settings.url.expose_secret();
     let Some(path) = url.strip_prefix("sqlite://") else {
@@ -60,6 +73,31 @@ pub(super) fn prepare(settings: &DatabaseSettings, options: &mut ConnectOptions)
         let dir = settings.redact(&dir.display().to_string());
         tracing::warn!(%error, dir, "cannot create the SQLite folder");
     }
+}
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`], on a connection of its
+/// own (`options`), for as long as the service runs.
+pub(super) fn start(options: ConnectOptions) {
+    tokio::spawn(async move {
+        let db = match Database::connect(options).await {
+            Ok(db) => db,
+            Err(error) => {
+                tracing::warn!(%error, "cannot open a connection for SQLite checkpoints");
+                return;
+            }
+        };
+        let first = tokio::time::Instant::now() + CHECKPOINT_EVERY;
+        let mut every = tokio::time::interval_at(first, CHECKPOINT_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = db
+                .execute_unprepared("PRAGMA wal_checkpoint(RESTART)")
+                .await
+            {
+                tracing::warn!(%error, "cannot checkpoint the SQLite WAL");
+            }
+        }
+    });
 }
 
 /// Runs `migrations`. One process owns a SQLite file, so there is nobody to

@@ -2,7 +2,8 @@
 //! per database server lives in [`backend`].
 
 mod backend;
-
+{% if database != "sqlite" %}mod lock;
+{% endif %}
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -51,42 +52,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     }
 }
 
+/// Starts what the database needs done in the background while the service
+/// runs (SQLite: checkpoints), on a connection of its own; after the
+/// migrations, which it must not meet.
+pub fn start_background_work(settings: &DatabaseSettings) {
+    backend::start(connect_options(settings, 1, 1));
+}
+
 /// Applies the pending migrations. Replicas that start together on a new
 /// database take turns (see [`backend`]): the first migrates, the others then
 /// find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection, settings: &DatabaseSettings) -> Result<(), DbErr> {
     backend::migrate_exclusively(settings, Migrator::up(db, None)).await
-}
-
-/// Runs `migrations` while this process holds a database lock, taken with
-/// the statement `lock` (a row saying whether it was granted: `granted`) and
-/// given back with `unlock`. The lock lives on a connection of its own, so
-/// `migrations` can use the pool however small, and it goes away with that
-/// connection even if the process dies.
-async fn under_lock(
-    settings: &DatabaseSettings,
-    lock: &str,
-    granted: fn(Option<sea_orm::QueryResult>) -> bool,
-    unlock: &str,
-    migrations: impl std::future::Future<Output = Result<(), DbErr>>,
-) -> Result<(), DbErr> {
-    use sea_orm::{ConnectionTrait, Statement};
-
-    let connection = Database::connect(connect_options(settings, 1, 1)).await?;
-    let backend = connection.get_database_backend();
-    let answer = connection
-        .query_one_raw(Statement::from_string(backend, lock))
-        .await?;
-    if !granted(answer) {
-        connection.close().await?;
-        return Err(DbErr::Custom(
-            "another replica held the migration lock too long".to_owned(),
-        ));
-    }
-    let migrated = migrations.await;
-    let unlocked = connection.execute_unprepared(unlock).await;
-    connection.close().await?;
-    migrated.and(unlocked.map(drop))
 }
 
 /// The pool options of `settings`, with the backend's own set-up.

@@ -2,10 +2,12 @@
 //! for databases with `INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING`
 //! (SQLite ≥ 3.35, PostgreSQL).
 
+use std::sync::OnceLock;
+
 use chrono::Utc;
 use sea_orm::{
-    ConnectionTrait, DbErr, ExprTrait, FromQueryResult,
-    sea_query::{Expr, OnConflict, Query},
+    ConnectionTrait, DbErr, ExprTrait, FromQueryResult, Statement, Value,
+    sea_query::{Expr, InsertStatement, OnConflict, Query},
 };
 
 use super::users::read_back;
@@ -41,12 +43,37 @@ const CLAIM_COLUMNS: [Column; 5] = [
 /// exactly one inserts, the others update (or find nothing to change). The
 /// `WHERE` makes unchanged claims, and claims of a token older than the one
 /// the row was written from, write nothing; that statement returns no row, and
-/// the row is then read with a `SELECT` (only on a cold cache).
+/// the row is then read with a `SELECT`.
 pub async fn upsert_from_claims(
     db: &impl ConnectionTrait,
     claims: &UserClaims,
 ) -> Result<users::Model, DbErr> {
+    // The statement is the same for every user: it is built once, and each
+    // call only binds its values, in the order of `upsert_statement`'s columns.
+    static SQL: OnceLock<String> = OnceLock::new();
+    let backend = db.get_database_backend();
+    let sql = SQL.get_or_init(|| backend.build(&upsert_statement()).sql);
     let now = Utc::now();
+    let values: [Value; 9] = [
+        claims.username.clone().into(),
+        claims.email.clone().into(),
+        claims.first_name.clone().into(),
+        claims.last_name.clone().into(),
+        claims.is_staff.into(),
+        claims.is_superuser.into(),
+        now.into(),
+        now.into(),
+        i64::try_from(claims.issued_at).unwrap_or(i64::MAX).into(),
+    ];
+    let statement = Statement::from_sql_and_values(backend, sql.as_str(), values);
+    if let Some(row) = db.query_one_raw(statement).await? {
+        return users::Model::from_query_result(&row, "");
+    }
+    read_back(db, &claims.username).await
+}
+
+/// The upsert above, with placeholder values; new rows are active.
+fn upsert_statement() -> InsertStatement {
     let differs =
         |column: Column| Expr::col((users::Entity, column)).ne(Expr::col(("excluded", column)));
     let [first, rest @ ..] = CLAIM_COLUMNS;
@@ -55,8 +82,8 @@ pub async fn upsert_from_claims(
         .fold(differs(first), |any, column| any.or(differs(column)));
     let not_older = Expr::col(("excluded", Column::ClaimsIssuedAt))
         .gte(Expr::col((users::Entity, Column::ClaimsIssuedAt)));
-    let issued_at = i64::try_from(claims.issued_at).unwrap_or(i64::MAX);
-    let statement = Query::insert()
+    let placeholder = || Expr::value(Value::String(None));
+    Query::insert()
         .into_table(users::Entity)
         .columns([
             Column::Username,
@@ -70,19 +97,18 @@ pub async fn upsert_from_claims(
             Column::UpdatedAt,
             Column::ClaimsIssuedAt,
         ])
-        .values([
-            claims.username.clone().into(),
-            claims.email.clone().into(),
-            claims.first_name.clone().into(),
-            claims.last_name.clone().into(),
-            claims.is_staff.into(),
-            claims.is_superuser.into(),
-            true.into(),
-            now.into(),
-            now.into(),
-            issued_at.into(),
+        .values_panic([
+            placeholder(),
+            placeholder(),
+            placeholder(),
+            placeholder(),
+            placeholder(),
+            placeholder(),
+            Expr::cust("TRUE"),
+            placeholder(),
+            placeholder(),
+            placeholder(),
         ])
-        .map_err(|e| DbErr::Custom(e.to_string()))?
         .on_conflict(
             OnConflict::column(Column::Username)
                 .update_columns(CLAIM_COLUMNS)
@@ -91,10 +117,5 @@ pub async fn upsert_from_claims(
                 .to_owned(),
         )
         .returning_all()
-        .to_owned();
-
-    if let Some(row) = db.query_one(&statement).await? {
-        return users::Model::from_query_result(&row, "");
-    }
-    read_back(db, &claims.username).await
+        .to_owned()
 }
