@@ -12,15 +12,17 @@
 //!   against SQLite's lock, so "database is locked" never reaches a request;
 //! - checkpoints in the background, every [`CHECKPOINT_EVERY`], instead of
 //!   after commits: under steady reads SQLite's own checkpoint cannot finish,
-//!   so it would try again, with an fsync, after every commit while the WAL
-//!   grew without end. `RESTART` waits for the readers of older snapshots
-//!   (microseconds) and lets the next writer start the WAL over;
+//!   so it would try again, with an fsync, after every commit. A `PASSIVE`
+//!   checkpoint waits for nobody; when the WAL has grown past
+//!   [`RESTART_AFTER_FRAMES`] all the same (reads never paused), a `RESTART`
+//!   one waits for the readers of older snapshots and has the next writer
+//!   start the WAL over, which briefly holds writers back;
 //! - `foreign_keys = ON`, for the tables a team adds.
 
 use std::{future::Future, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr, Statement,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use secrecy::ExposeSecret;
@@ -47,8 +49,12 @@ pub(crate) const SERIALIZE_WRITES: bool = true;
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// The WAL size (in pages of 4 KiB) past which a commit checkpoints after all:
-/// a safety net should the background checkpoints fall behind.
+/// The WAL size (in pages of 4 KiB) past which a background checkpoint
+/// restarts the WAL: 16 MiB.
+const RESTART_AFTER_FRAMES: i32 = 4096;
+
+/// The WAL size (in pages) past which a commit checkpoints after all: a safety
+/// net should the background checkpoints stop.
 const AUTOCHECKPOINT_PAGES: &str = "16384";
 
 /// The pragmas above, on every connection of the pool; and the folder of the
@@ -88,13 +94,19 @@ pub(super) fn start(options: ConnectOptions) {
         };
         let first = tokio::time::Instant::now() + CHECKPOINT_EVERY;
         let mut every = tokio::time::interval_at(first, CHECKPOINT_EVERY);
+        let mut mode = "PASSIVE";
         loop {
             every.tick().await;
-            if let Err(error) = db
-                .execute_unprepared("PRAGMA wal_checkpoint(RESTART)")
+            // Its answer: (busy, frames in the WAL, frames checkpointed).
+            let sql = format!("PRAGMA wal_checkpoint({mode})");
+            let frames = db
+                .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
                 .await
-            {
-                tracing::warn!(%error, "cannot checkpoint the SQLite WAL");
+                .and_then(|row| row.map_or(Ok(0), |row| row.try_get_by_index::<i32>(1)));
+            match frames {
+                Ok(frames) if frames > RESTART_AFTER_FRAMES => mode = "RESTART",
+                Ok(_) => mode = "PASSIVE",
+                Err(error) => tracing::warn!(%error, "cannot checkpoint the SQLite WAL"),
             }
         }
     });
