@@ -23,4 +23,5 @@ mod redirect;
 {% endif %}mod request_ids;
 mod settings;
 mod tokens;
-mod users;
+{% if traces %}mod traces;
+{% endif %}mod users;
