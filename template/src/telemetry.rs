@@ -17,7 +17,7 @@
 
 pub mod traces;
 
-use std::{io::IsTerminal, sync::Arc, time::Instant};
+use std::{io::IsTerminal, time::Instant};
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, PathPattern, Request, Response,
@@ -62,7 +62,7 @@ pub fn init(settings: &LogSettings, traces: &traces::TracesSettings) -> traces::
 /// The id of the request being served, as it appears in its log lines and in
 /// the response's `X-Request-Id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(Arc<str>);
+pub struct RequestId(HeaderValue);
 
 impl RequestId {
     /// The caller's id when it is a sane one, else a new UUID.
@@ -70,18 +70,21 @@ impl RequestId {
         let given = req
             .headers()
             .get(REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .filter(|id| is_sane_request_id(id));
-        match given {
-            Some(id) => Self(id.into()),
-            None => Self(uuid::Uuid::new_v4().to_string().into()),
+            .filter(|value| value.to_str().is_ok_and(is_sane_request_id));
+        if let Some(value) = given {
+            return Self(value.clone());
         }
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        // A UUID is always a valid header value.
+        Self(HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-")))
     }
 
     /// The id.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Made of sane characters only, see `of`.
+        self.0.to_str().unwrap_or_default()
     }
 }
 
@@ -150,9 +153,9 @@ pub fn trace_requests<E: Endpoint + 'static>(
                 );
                 traces::record_response(&method, route, status);
                 metrics.observe_request(route, &method, status, elapsed);
-                if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
-                    response.headers_mut().insert(REQUEST_ID_HEADER, value);
-                }
+                response
+                    .headers_mut()
+                    .insert(REQUEST_ID_HEADER, request_id.0.clone());
                 Ok(response)
             }
             .instrument(span)

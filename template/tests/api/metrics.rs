@@ -16,25 +16,31 @@ use crate::helpers::{
 
 /// One scrape: every series (`name{label="value",…}`, labels sorted) and its value.
 #[derive(Debug, Clone)]
-struct Scrape(BTreeMap<String, f64>);
+pub(crate) struct Scrape(BTreeMap<String, f64>);
 
 impl Scrape {
     /// The value of `name` with exactly `labels`; 0 when absent.
-    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.0
             .get(&series(name, labels))
             .copied()
             .unwrap_or_default()
     }
 
+    /// [`Scrape::get`] of a counter or a gauge of whole things.
+    #[allow(clippy::cast_possible_truncation)] // Counts of a test's requests.
+    pub(crate) fn count(&self, name: &str, labels: &[(&str, &str)]) -> i64 {
+        self.get(name, labels).round() as i64
+    }
+
     /// Whether a series of that name and labels is there at all.
-    fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+    pub(crate) fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
         self.0.contains_key(&series(name, labels))
     }
 
     /// How much every series moved since `before`, leaving out those that
     /// did not move.
-    fn since(&self, before: &Self) -> BTreeMap<String, f64> {
+    pub(crate) fn since(&self, before: &Self) -> BTreeMap<String, f64> {
         self.0
             .iter()
             .filter_map(|(series, value)| {
@@ -46,7 +52,7 @@ impl Scrape {
 }
 
 /// The canonical name of a series: labels sorted.
-fn series(name: &str, labels: &[(&str, &str)]) -> String {
+pub(crate) fn series(name: &str, labels: &[(&str, &str)]) -> String {
     let mut labels = labels.to_vec();
     labels.sort_unstable();
     if labels.is_empty() {
@@ -91,7 +97,7 @@ fn parse(text: &str) -> Scrape {
 
 impl TestApp {
     /// Scrapes the app's metrics listener.
-    async fn scrape(&self) -> Scrape {
+    pub(crate) async fn scrape(&self) -> Scrape {
         let address = self.metrics_address.as_ref().expect("metrics are on");
         let response = self
             .client
@@ -310,8 +316,8 @@ async fn the_scrape_shows_the_pool_and_every_series_before_it_first_moves() {
             "{scrape:?}"
         );
     }
-    assert!(scrape.get("db_pool_connections", &[("state", "idle")]) >= 1.0);
-    assert!(scrape.get("db_pool_max_connections", &[]) >= 1.0);
+    assert!(scrape.count("db_pool_connections", &[("state", "idle")]) >= 1);
+    assert!(scrape.count("db_pool_max_connections", &[]) >= 1);
     // Every reason is there at zero, so `rate()` sees its first increment.
     for reason in ["no_token", "expired", "bad_signature", "missing_refresh_cookie"] {
         assert!(scrape.0.contains_key(&anonymous(reason)), "{reason}");
