@@ -186,12 +186,6 @@ impl Application {
         self.metrics_listener.as_ref().map(MetricsListener::port)
     }
 
-    /// The application's metrics (off unless `metrics.port` is set).
-    #[must_use]
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
     /// The application's authenticator.
     #[must_use]
     pub fn authenticator(&self) -> &Arc<Authenticator> {
@@ -206,21 +200,14 @@ impl Application {
     /// Serves until `signal` completes, then shuts down gracefully.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
         // One signal stops both listeners.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let until_stopped = move || {
-            let mut stopped = stopped.clone();
-            async move {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            tracing::info!(port = listener.port(), "serving metrics at /metrics");
+            let until_stopped = async move {
                 let _ = stopped.wait_for(|stopped| *stopped).await;
-            }
-        };
-        let metrics = match self.metrics_listener {
-            Some(listener) => {
-                tracing::info!(port = listener.port(), "serving metrics at /metrics");
-                let served = listener.run(self.metrics.clone(), until_stopped());
-                Some(tokio::spawn(served))
-            }
-            None => None,
-        };
+            };
+            tokio::spawn(listener.run(self.metrics.clone(), until_stopped))
+        });
         let upkeep = self.metrics.spawn_upkeep();
         tracing::info!(port = self.port, "listening");
         let served = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(

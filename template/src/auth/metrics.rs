@@ -139,6 +139,7 @@ impl AuthMetrics {
 
     fn anonymous_counter(&self, reason: &Rejection) -> &Counter {
         let label = reason.label();
+        // Every label is listed (a test in the suite checks it).
         let index = Rejection::LABELS
             .iter()
             .position(|known| *known == label)

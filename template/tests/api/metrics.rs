@@ -349,3 +349,29 @@ fn a_bad_metrics_setting_names_its_key() {
     let settings = test_settings(&[("metrics.port", "")]).expect("valid");
     assert_eq!(settings.metrics.port, None);
 }
+
+#[test]
+fn every_rejection_has_its_own_label_and_each_is_listed() {
+    use {{crate_name}}::auth::token::Rejection;
+    let every = [
+        Rejection::NoToken,
+        Rejection::MissingRefreshCookie,
+        Rejection::MalformedAuthorizationHeader,
+        Rejection::Malformed,
+        Rejection::AlgorithmNotAllowed,
+        Rejection::BadSignature,
+        Rejection::Expired,
+        Rejection::NotYetValid,
+        Rejection::WrongIssuer,
+        Rejection::WrongAudience,
+        Rejection::WrongTokenType,
+        Rejection::MissingClaim("user_uuid".to_owned()),
+        Rejection::InvalidClaim("user_email".to_owned()),
+        Rejection::CsrfFailed,
+        Rejection::UnknownKey,
+        Rejection::KeysUnavailable,
+    ];
+    let labels: std::collections::BTreeSet<&str> = every.iter().map(Rejection::label).collect();
+    assert_eq!(labels.len(), every.len(), "two reasons share a label");
+    assert_eq!(labels, Rejection::LABELS.into_iter().collect());
+}
