@@ -20,10 +20,11 @@
 //!   and idle, and how long the user store waited for a connection.
 //! - `service_build_info{version, database, key_source, traces}`, always 1.
 //!
-//! Recording costs little on the hot path: counters are handles registered
-//! once (an atomic increment each), and a request's histogram is found in a
-//! small map without allocating. What only a scrape needs (pool sizes, the key
-//! set's age) is read when a scrape comes, by the collectors.
+//! Recording costs little on the hot path: authentication's counters are
+//! atomics of its own, read at each scrape, and a request's histogram is
+//! found in a small map without allocating. What only a scrape needs (those
+//! counters, pool sizes, the key set's age) is read when a scrape comes, by
+//! the collectors.
 
 mod pool;
 
@@ -290,6 +291,11 @@ impl Metrics {
         });
         let authenticator = Arc::clone(authenticator);
         self.collect(move |recorder| {
+            authenticator.counters().export(|name, labels, value| {
+                recorder
+                    .register_counter(&key(name, labels), &METADATA)
+                    .absolute(value);
+            });
             let Some(stats) = authenticator.key_set_stats() else {
                 return;
             };

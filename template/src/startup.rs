@@ -94,43 +94,29 @@ impl Application {
         // Before the store takes its clone, so its statements are measured too.
         observe_statements(&mut db, &metrics, |_| {});
         let store = Arc::new(DbUserStore::new(db.clone()));
-        Self::build_with_metrics(settings, db, store, metrics).await
+        Self::build_with_store(settings, db, store, metrics).await
     }
 
     /// Like [`Application::build_with_db`], with `store` keeping the users
-    /// (the test suite wraps the database's store to watch or delay it).
-    /// Statements are measured only on a connection the caller set up with
-    /// [`observe_statements`]; [`Application::build_with_metrics`] takes the
-    /// metrics that connection reports to.
+    /// (the test suite wraps the database's store to watch or delay it), and
+    /// `metrics` (built from `settings.metrics`) recording what the
+    /// application does; the connections `observe_statements` set up report
+    /// their statements to it.
     pub async fn build_with_store(
-        settings: Settings,
-        db: DatabaseConnection,
-        store: Arc<dyn UserStore>,
-    ) -> Result<Self, StartupError> {
-        let metrics = Metrics::new(&settings.metrics);
-        Self::build_with_metrics(settings, db, store, metrics).await
-    }
-
-    /// Like [`Application::build_with_store`], recording into `metrics`
-    /// (which must be built from `settings.metrics`).
-    pub async fn build_with_metrics(
         settings: Settings,
         db: DatabaseConnection,
         store: Arc<dyn UserStore>,
         metrics: Metrics,
     ) -> Result<Self, StartupError> {
         let store = ObservedStore::wrap(store, &metrics);
-        let authenticator = Arc::new(Authenticator::with_metrics(
-            settings.auth.clone(),
-            store,
-            metrics.recorder(),
-        )?);
-        metrics.register_service(&db, settings.database.max_connections, &authenticator);
+
+        let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
         // Background work of the key source (fetching a key set), started
         // before the listener binds; it stops with the authenticator.
         authenticator.keys().start();
         settings.warn_about_development_conveniences();
         let endpoint = routes(&settings, &db, &authenticator, &metrics);
+        metrics.register_service(&db, settings.database.max_connections, &authenticator);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let acceptor = TcpListener::bind(address.clone())

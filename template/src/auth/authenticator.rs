@@ -18,7 +18,7 @@ use super::{
     csrf,
     key_source::KeySource,
     keys::KeyError,
-    metrics::{AuthMetrics, KeySetStats},
+    metrics::{AuthCounters, KeySetStats},
     token::{Rejection, TokenValidator, ValidToken},
 };
 
@@ -85,7 +85,7 @@ pub struct Authenticator {
     /// `own_url`'s origin and the trusted origins, serialised for comparison.
     allowed_origins: Vec<String>,
     /// Outcomes, cache hits and misses, store calls (see [`super::metrics`]).
-    metrics: AuthMetrics,
+    counters: AuthCounters,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -99,16 +99,6 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// Builds the authenticator; fails only when a configured key is unusable.
     pub fn new(settings: AuthSettings, store: Arc<dyn UserStore>) -> Result<Self, KeyError> {
-        Self::with_metrics(settings, store, &metrics::NoopRecorder)
-    }
-
-    /// Like [`Authenticator::new`], counting what it does with `recorder`
-    /// (see [`super::metrics`] for the series).
-    pub fn with_metrics(
-        settings: AuthSettings,
-        store: Arc<dyn UserStore>,
-        recorder: &dyn metrics::Recorder,
-    ) -> Result<Self, KeyError> {
         let validator = TokenValidator::new(&settings)?;
         let cache = ExpiringCache::new(settings.user_cache_capacity, settings.user_cache_ttl);
         let tokens = ExpiringCache::new(settings.user_cache_capacity, settings.user_cache_ttl);
@@ -124,7 +114,7 @@ impl Authenticator {
             cache,
             forgotten: AtomicU64::new(0),
             allowed_origins,
-            metrics: AuthMetrics::new(recorder),
+            counters: AuthCounters::default(),
         })
     }
 
@@ -138,6 +128,12 @@ impl Authenticator {
     #[must_use]
     pub fn keys(&self) -> &KeySource {
         self.validator.keys()
+    }
+
+    /// What it has counted so far: outcomes, caches, store calls.
+    #[must_use]
+    pub fn counters(&self) -> &AuthCounters {
+        &self.counters
     }
 
     /// How the key set fetched from the Auth service is doing; `None` when
@@ -158,7 +154,7 @@ impl Authenticator {
     /// Authenticates `req`. Never fails: every problem is an [`Outcome`].
     pub(crate) async fn authenticate(&self, req: &Request) -> Outcome {
         let outcome = self.try_authenticate(req).await;
-        self.metrics.outcome(&outcome);
+        self.counters.outcome(&outcome);
         match &outcome {
             // No token at all is the normal anonymous visitor: nothing to report.
             Outcome::Anonymous(Rejection::NoToken)
@@ -210,17 +206,17 @@ impl Authenticator {
 
         let user = match self.cache.get(&claims.username) {
             Some(user) if user.matches(claims) => {
-                self.metrics.users.hit.increment(1);
+                self.counters.users.hit.add();
                 user
             }
             // This token is older than the one the known row came from: the
             // row is the fresher word on the user, and nothing is written.
             Some(user) if claims.issued_at < user.claims_issued_at => {
-                self.metrics.users.hit.increment(1);
+                self.counters.users.hit.add();
                 user
             }
             _ => {
-                self.metrics.users.miss.increment(1);
+                self.counters.users.miss.add();
                 match self.sync_user(claims).await {
                     Ok(user) => user,
                     Err(outcome) => return outcome,
@@ -239,7 +235,7 @@ impl Authenticator {
         let forgotten = self.forgotten.load(Ordering::SeqCst);
         match self.store.sync_user(claims).await {
             Ok(user) => {
-                self.metrics.syncs_ok.increment(1);
+                self.counters.syncs_ok.add();
                 let user = Arc::new(user);
                 // A `forget` while the store answered (a staff member
                 // deactivating this user, say) may have made the row stale.
@@ -250,12 +246,12 @@ impl Authenticator {
                 Ok(user)
             }
             Err(error @ StoreError::Unavailable(_)) => {
-                self.metrics.syncs_unavailable.increment(1);
+                self.counters.syncs_unavailable.add();
                 tracing::warn!(%error, "cannot load the user; answering 503");
                 Err(Outcome::Unavailable)
             }
             Err(error @ StoreError::Failed(_)) => {
-                self.metrics.syncs_failed.increment(1);
+                self.counters.syncs_failed.add();
                 tracing::error!(%error, "cannot load the user; answering 500");
                 Err(Outcome::Failed)
             }
@@ -268,14 +264,14 @@ impl Authenticator {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
         if let Some(valid) = self.tokens.get(token) {
-            self.metrics.tokens.hit.increment(1);
+            self.counters.tokens.hit.add();
             if valid.is_valid_at(now) {
                 return Ok(valid);
             }
             self.tokens.invalidate(token);
             return Err(Rejection::Expired);
         }
-        self.metrics.tokens.miss.increment(1);
+        self.counters.tokens.miss.add();
         let valid = Arc::new(self.validator.validate(token).await?);
         self.tokens.insert(token.to_owned(), Arc::clone(&valid));
         Ok(valid)

@@ -1,19 +1,19 @@
 //! What authentication counts: outcomes by reason, cache hits and misses,
 //! calls to the user store, and (with a JWKS) the key set's health.
 //!
-//! The counters are handles registered once, when the [`super::Authenticator`]
-//! is built, with the [`metrics::Recorder`] it is given: a request pays an
-//! atomic increment per counter, no lookup and no allocation. Without a
-//! recorder (metrics off) the handles do nothing. Taking a recorder rather
-//! than the process-wide one keeps this module free of global state, so it can
-//! be lifted into a shared crate, and every test application counts its own.
+//! Plain atomic counters, bumped on the request path (a relaxed increment
+//! each) and read by whoever exports them ([`AuthCounters::export`]; the
+//! service's [`crate::metrics`] does at every scrape). This module needs no
+//! metrics library and holds no global state, so it can be lifted into a
+//! shared crate, and every application (every test) counts its own.
 //!
 //! Every label value comes from a fixed set ([`Rejection::label`]), never
 //! from the request, so the number of series stays bounded.
 
-use std::time::Duration;
-
-use ::metrics::{Counter, Key, Label, Metadata, Recorder};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use super::{authenticator::Outcome, token::Rejection};
 
@@ -26,125 +26,111 @@ pub const USER_CACHE: &str = "auth_user_cache_lookups_total";
 /// `auth_user_syncs_total{result}`.
 pub const USER_SYNCS: &str = "auth_user_syncs_total";
 
-/// The `outcome` label of every request that was authenticated.
-const USER: &str = "user";
-const ANONYMOUS: &str = "anonymous";
-const INACTIVE: &str = "inactive";
-const CSRF_REJECTED: &str = "csrf_rejected";
-const UNAVAILABLE: &str = "unavailable";
-const FAILED: &str = "failed";
 /// The `reason` label of outcomes that are not anonymous.
 const NO_REASON: &str = "none";
 
-/// Where metrics handles are registered from; `target` of their metadata.
-static METADATA: Metadata<'static> =
-    Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
+/// One counter.
+#[derive(Debug, Default)]
+pub(super) struct Count(AtomicU64);
 
-/// A counter `name{labels}` registered with `recorder`.
-pub(crate) fn counter(
-    recorder: &dyn Recorder,
-    name: &'static str,
-    labels: &[(&'static str, &'static str)],
-) -> Counter {
-    let labels: Vec<Label> = labels
-        .iter()
-        .map(|&(key, value)| Label::from_static_parts(key, value))
-        .collect();
-    recorder.register_counter(&Key::from_parts(name, labels), &METADATA)
+impl Count {
+    pub(super) fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// A hit and a miss counter of one cache.
-#[derive(Debug)]
-pub(super) struct CacheCounters {
-    pub(super) hit: Counter,
-    pub(super) miss: Counter,
-}
-
-impl CacheCounters {
-    fn new(recorder: &dyn Recorder, name: &'static str) -> Self {
-        Self {
-            hit: counter(recorder, name, &[("result", "hit")]),
-            miss: counter(recorder, name, &[("result", "miss")]),
-        }
-    }
+#[derive(Debug, Default)]
+pub(super) struct CacheCounts {
+    pub(super) hit: Count,
+    pub(super) miss: Count,
 }
 
 /// The counters of one [`super::Authenticator`].
-#[derive(Debug)]
-pub(super) struct AuthMetrics {
+#[derive(Debug, Default)]
+pub struct AuthCounters {
     /// Anonymous outcomes, in the order of [`Rejection::LABELS`].
-    anonymous: Vec<Counter>,
-    user: Counter,
-    inactive: Counter,
-    csrf_rejected: Counter,
-    unavailable: Counter,
-    failed: Counter,
-    pub(super) tokens: CacheCounters,
-    pub(super) users: CacheCounters,
+    anonymous: [Count; Rejection::LABELS.len()],
+    user: Count,
+    inactive: Count,
+    csrf_rejected: Count,
+    unavailable: Count,
+    failed: Count,
+    pub(super) tokens: CacheCounts,
+    pub(super) users: CacheCounts,
     /// Calls to the user store (each one upsert), by how they ended.
-    pub(super) syncs_ok: Counter,
-    pub(super) syncs_unavailable: Counter,
-    pub(super) syncs_failed: Counter,
+    pub(super) syncs_ok: Count,
+    pub(super) syncs_unavailable: Count,
+    pub(super) syncs_failed: Count,
 }
 
-impl AuthMetrics {
-    /// Registers every series with `recorder`, so that each shows (at zero)
-    /// from the first scrape on and `rate()` sees its first increment.
-    pub(super) fn new(recorder: &dyn Recorder) -> Self {
-        let outcome = |outcome: &'static str| {
-            counter(
-                recorder,
-                OUTCOMES,
-                &[("outcome", outcome), ("reason", NO_REASON)],
-            )
-        };
-        let sync = |result: &'static str| counter(recorder, USER_SYNCS, &[("result", result)]);
-        Self {
-            anonymous: Rejection::LABELS
-                .iter()
-                .map(|&reason| {
-                    counter(
-                        recorder,
-                        OUTCOMES,
-                        &[("outcome", ANONYMOUS), ("reason", reason)],
-                    )
-                })
-                .collect(),
-            user: outcome(USER),
-            inactive: outcome(INACTIVE),
-            csrf_rejected: outcome(CSRF_REJECTED),
-            unavailable: outcome(UNAVAILABLE),
-            failed: outcome(FAILED),
-            tokens: CacheCounters::new(recorder, TOKEN_CACHE),
-            users: CacheCounters::new(recorder, USER_CACHE),
-            syncs_ok: sync("ok"),
-            syncs_unavailable: sync(UNAVAILABLE),
-            syncs_failed: sync(FAILED),
-        }
-    }
-
+impl AuthCounters {
     /// Counts one request's outcome.
     pub(super) fn outcome(&self, outcome: &Outcome) {
-        let counter = match outcome {
+        match outcome {
             Outcome::User(_) => &self.user,
-            Outcome::Anonymous(reason) => self.anonymous_counter(reason),
-            Outcome::Expired { .. } => self.anonymous_counter(&Rejection::Expired),
+            Outcome::Anonymous(reason) => self.anonymous(reason),
+            Outcome::Expired { .. } => self.anonymous(&Rejection::Expired),
             Outcome::Inactive(_) => &self.inactive,
             Outcome::CsrfRejected => &self.csrf_rejected,
             Outcome::Unavailable => &self.unavailable,
             Outcome::Failed => &self.failed,
-        };
-        counter.increment(1);
+        }
+        .add();
     }
 
-    fn anonymous_counter(&self, reason: &Rejection) -> &Counter {
+    fn anonymous(&self, reason: &Rejection) -> &Count {
         let label = reason.label();
-        // Every label is listed (a test in the suite checks it).
+        // Every label is listed (a test of the suite checks it).
         let index = Rejection::LABELS
             .iter()
             .position(|known| *known == label)
             .unwrap_or_default();
         &self.anonymous[index]
+    }
+
+    /// Hands every series to `each` as (name, labels, value), zeros
+    /// included, so that each shows from the first scrape on and `rate()`
+    /// sees its first increment.
+    pub fn export(&self, mut each: impl FnMut(&'static str, &[(&'static str, &'static str)], u64)) {
+        for (reason, count) in Rejection::LABELS.iter().zip(&self.anonymous) {
+            // A CSRF failure is an outcome of its own, never an anonymous reason.
+            if *reason != Rejection::CsrfFailed.label() {
+                each(
+                    OUTCOMES,
+                    &[("outcome", "anonymous"), ("reason", reason)],
+                    count.get(),
+                );
+            }
+        }
+        for (outcome, count) in [
+            ("user", &self.user),
+            ("inactive", &self.inactive),
+            ("csrf_rejected", &self.csrf_rejected),
+            ("unavailable", &self.unavailable),
+            ("failed", &self.failed),
+        ] {
+            each(
+                OUTCOMES,
+                &[("outcome", outcome), ("reason", NO_REASON)],
+                count.get(),
+            );
+        }
+        for (name, cache) in [(TOKEN_CACHE, &self.tokens), (USER_CACHE, &self.users)] {
+            each(name, &[("result", "hit")], cache.hit.get());
+            each(name, &[("result", "miss")], cache.miss.get());
+        }
+        for (result, count) in [
+            ("ok", &self.syncs_ok),
+            ("unavailable", &self.syncs_unavailable),
+            ("failed", &self.syncs_failed),
+        ] {
+            each(USER_SYNCS, &[("result", result)], count.get());
+        }
     }
 }
 

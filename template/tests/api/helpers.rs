@@ -99,7 +99,7 @@ async fn spawn(
         counter.fetch_add(1, Ordering::SeqCst);
     });
 
-    let app = Application::build_with_metrics(settings, db.clone(), store(db.clone()), metrics)
+    let app = Application::build_with_store(settings, db.clone(), store(db.clone()), metrics)
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -4,7 +4,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
@@ -13,7 +13,6 @@ use reqwest::header::{COOKIE, HeaderValue};
 use serde_json::Value;
 
 use crate::{
-    cli::service,
     database::TestDatabase,
     helpers::{cookie_pair, spawn_app},
 };
@@ -87,8 +86,22 @@ async fn a_hostile_request_id_is_replaced_never_echoed() {
     }
 }
 
-/// The service's binary with JSON logs, and its log lines as they come.
-struct Logged {
+/// The service's binary, run in the package folder (where `config/` is),
+/// with no `APP_*` or `RUST_LOG` variable inherited from the test's.
+fn binary() -> Command {
+    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("APP_") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// The service's binary on a database of its own, with JSON logs at `info`,
+/// and its log lines as they come; killed when dropped.
+pub(crate) struct Logged {
     child: Child,
     port: u16,
     lines: mpsc::Receiver<Value>,
@@ -96,14 +109,17 @@ struct Logged {
 }
 
 impl Logged {
-    async fn start() -> Self {
+    /// Starts `serve` with `env` on top of the test settings, and waits
+    /// until it listens.
+    pub(crate) async fn start(env: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create().await;
-        let mut child = service()
+        let mut child = binary()
             .env("APP_ENV", "test")
             .env("APP__SERVER__PORT", "0")
             .env("APP__DATABASE__URL", database.url())
             .env("APP__LOG__FILTER", "info")
             .env("APP__LOG__FORMAT", "json")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -158,8 +174,24 @@ impl Logged {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM and waits (without blocking the runtime) until the
+    /// service has stopped; whether it stopped cleanly.
+    pub(crate) async fn terminate(mut self) -> bool {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the service's status") {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -181,7 +213,7 @@ fn request_id_of(line: &Value) -> Option<&str> {
 
 #[tokio::test]
 async fn every_log_line_of_a_request_carries_its_id_and_its_trace_id() {
-    let service = Logged::start().await;
+    let service = Logged::start(&[]).await;
     let client = reqwest::Client::new();
 
     // A rejected token: authentication logs why, inside the request.
@@ -243,4 +275,5 @@ async fn every_log_line_of_a_request_carries_its_id_and_its_trace_id() {
     assert!(!served.to_string().contains("evil"));
     // An all-zero trace id is invalid: not logged.
     assert!(!served.to_string().contains("trace_id"), "{served}");
+    assert!(service.terminate().await);
 }

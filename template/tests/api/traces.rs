@@ -3,11 +3,7 @@
 //! links: the caller's span (from `traceparent`) → the request's server span
 //! → `authenticate` → each database statement's client span.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
@@ -24,9 +20,8 @@ use prost::Message;
 use reqwest::header::COOKIE;
 
 use crate::{
-    cli::service,
-    database::TestDatabase,
     helpers::{access_token, cookie_pair},
+    request_ids::Logged,
 };
 
 /// Spans received so far.
@@ -81,36 +76,13 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn one_request_exports_its_spans_linked_to_the_caller_and_to_each_other() {
     let (endpoint, received) = receiver().await;
-    let database = TestDatabase::create().await;
-    let mut child = service()
-        .env("APP_ENV", "test")
-        .env("APP__SERVER__PORT", "0")
-        .env("APP__DATABASE__URL", database.url())
-        .env("APP__LOG__FILTER", "info")
-        .env("APP__LOG__FORMAT", "json")
-        .env("APP__TRACES__OTLP_ENDPOINT", &endpoint)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the service starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            let line: serde_json::Value = serde_json::from_str(&line).ok()?;
-            (line["fields"]["message"] == "listening")
-                .then(|| line["fields"]["port"].as_u64())
-                .flatten()
-        })
-        .expect("the service says where it listens");
-    std::thread::spawn(move || lines.for_each(drop));
+    let service = Logged::start(&[("APP__TRACES__OTLP_ENDPOINT", &endpoint)]).await;
 
     // A new user: authentication writes the row, so statements run.
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
     let response = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{port}/api/me"))
+        .get(service.url("/api/me"))
         .header(COOKIE, cookie_pair(&access_token("traced")))
         .header("traceparent", format!("00-{caller_trace}-{caller_span}-01"))
         .send()
@@ -118,18 +90,11 @@ async fn one_request_exports_its_spans_linked_to_the_caller_and_to_each_other() 
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    // A graceful stop sends what is left.
-    let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
-    // Waited for off the runtime, which must keep receiving meanwhile.
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success());
+    // A graceful stop sends what is left; the receiver runs meanwhile.
+    assert!(
+        service.terminate().await,
+        "the service did not stop cleanly"
+    );
 
     let spans: Vec<Span> = received
         .lock()
