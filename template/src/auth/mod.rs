@@ -28,7 +28,7 @@
 //! Where the keys come from is [`key_source`]'s business alone, behind one
 //! interface whatever the source.
 //!
-//! What it does is counted in [`metrics`], with a recorder it is given.
+//! What it does is counted in [`metrics`]: atomics that an exporter reads.
 //!
 //! The module reaches the rest of the service only through [`AuthSettings`]
 //! and the [`UserStore`] trait, so it can be lifted into a crate shared by all
