@@ -136,6 +136,13 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             );
             println!("keys:          {keys}");
             println!("database:      {}", settings.database.url_for_display());
+            match settings.metrics.port {
+                Some(port) => println!(
+                    "metrics:       http://{}:{port}/metrics",
+                    settings.metrics.host
+                ),
+                None => println!("metrics:       off (metrics.port unset)"),
+            }
             println!("settings are valid");
         }
     }

@@ -5,7 +5,9 @@
 //! - [`settings`]: typed, validated configuration (`config/*.toml`, `APP__…`).
 //! - [`startup`]: [`startup::Application`] builds the routes, binds, serves and
 //!   shuts down gracefully; tests build it on port 0.
-//! - [`telemetry`]: logging, a span per request; tokens never logged.
+//! - [`telemetry`]: logging, a span per request with its request id; tokens
+//!   never logged; [`telemetry::traces`]: OpenTelemetry traces, when generated.
+//! - [`metrics`]: Prometheus metrics on a listener of their own (`metrics.port`).
 //! - [`cors`]: credentialed CORS for browser front-ends on sibling origins.
 //! - [`auth`]: who the user is, from the Auth service's JWT cookies (or a bearer
 //!   token); self-contained, it talks to the rest only through its settings and
@@ -26,6 +28,7 @@ pub mod db;
 pub mod dev_login;
 pub mod entities;
 pub mod error;
+pub mod metrics;
 pub mod models;
 pub mod pages;
 pub mod settings;

@@ -16,7 +16,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log);
+    // Kept to the end, so that the last traces are sent.
+    let _traces = telemetry::init(&settings.log, &settings.traces);
     match cli::run(cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,6 +1,6 @@
 //! Building and running the application: database, authentication, routes,
-//! listener, graceful shutdown. Tests use the same [`Application::build`] with
-//! port 0 and a fresh database.
+//! listeners (the API's and, when on, the metrics'), graceful shutdown. Tests
+//! use the same [`Application::build`] with port 0 and a fresh database.
 
 use std::{future::Future, io, sync::Arc, time::Duration};
 
@@ -23,6 +23,7 @@ use crate::{
     cors::AllowedOrigins,
     db::{self, ConnectError},
     dev_login::DevLogin,
+    metrics::{Metrics, MetricsListener, ObservedStore, observe_statements},
     models::users::DbUserStore,
     pages,
     settings::Settings,
@@ -58,6 +59,9 @@ pub struct Application {
     endpoint: poem::endpoint::BoxEndpoint<'static>,
     authenticator: Arc<Authenticator>,
     shutdown_timeout: Duration,
+    metrics: Metrics,
+    /// Bound when `metrics.port` is set.
+    metrics_listener: Option<MetricsListener>,
 }
 
 impl std::fmt::Debug for Application {
@@ -84,26 +88,36 @@ impl Application {
     /// Like [`Application::build`] on an existing connection, without migrating.
     pub async fn build_with_db(
         settings: Settings,
-        db: DatabaseConnection,
+        mut db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
+        let metrics = Metrics::new(&settings.metrics);
+        // Before the store takes its clone, so its statements are measured too.
+        observe_statements(&mut db, &metrics, |_| {});
         let store = Arc::new(DbUserStore::new(db.clone()));
-        Self::build_with_store(settings, db, store).await
+        Self::build_with_store(settings, db, store, metrics).await
     }
 
     /// Like [`Application::build_with_db`], with `store` keeping the users
-    /// (the test suite wraps the database's store to watch or delay it).
+    /// (the test suite wraps the database's store to watch or delay it), and
+    /// `metrics` (built from `settings.metrics`) recording what the
+    /// application does; the connections `observe_statements` set up report
+    /// their statements to it.
     pub async fn build_with_store(
         settings: Settings,
         db: DatabaseConnection,
         store: Arc<dyn UserStore>,
+        metrics: Metrics,
     ) -> Result<Self, StartupError> {
+        let store = ObservedStore::wrap(store, &metrics);
+
         let authenticator = Arc::new(Authenticator::new(settings.auth.clone(), store)?);
         // Background work of the key source (fetching a key set) and of the
         // database, started before the listener binds.
         authenticator.keys().start();
         db::start_background_work(&settings.database);
         settings.warn_about_development_conveniences();
-        let endpoint = routes(&settings, &db, &authenticator);
+        let endpoint = routes(&settings, &db, &authenticator, &metrics);
+        metrics.register_service(&db, settings.database.max_connections, &authenticator);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let acceptor = TcpListener::bind(address.clone())
@@ -122,12 +136,28 @@ impl Application {
                 source: io::Error::other("no local address"),
             })?;
 
+        let metrics_listener = match MetricsListener::bind(&settings.metrics).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                return Err(StartupError::Bind {
+                    address: format!(
+                        "{}:{} (metrics)",
+                        settings.metrics.host,
+                        settings.metrics.port.unwrap_or_default()
+                    ),
+                    source,
+                });
+            }
+        };
+
         Ok(Self {
             port,
             acceptor,
             endpoint,
             authenticator,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+            metrics,
+            metrics_listener,
         })
     }
 
@@ -135,6 +165,12 @@ impl Application {
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port the metrics are served on, when they are on.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().map(MetricsListener::port)
     }
 
     /// The application's authenticator.
@@ -150,10 +186,36 @@ impl Application {
 
     /// Serves until `signal` completes, then shuts down gracefully.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
+        // One signal stops both listeners.
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            tracing::info!(port = listener.port(), "serving metrics at /metrics");
+            let until_stopped = async move {
+                let _ = stopped.wait_for(|stopped| *stopped).await;
+            };
+            tokio::spawn(listener.run(self.metrics.clone(), until_stopped))
+        });
+        let upkeep = self.metrics.spawn_upkeep();
         tracing::info!(port = self.port, "listening");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, signal, Some(self.shutdown_timeout))
-            .await?;
+        let served = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
+            self.endpoint,
+            async move {
+                signal.await;
+                stop.send_replace(true);
+            },
+            Some(self.shutdown_timeout),
+        );
+        let served = served.await;
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
+        if let Some(metrics) = metrics {
+            // A failure of the metrics listener is not worth failing shutdown for.
+            if let Ok(Err(error)) = metrics.await {
+                tracing::warn!(%error, "the metrics listener failed");
+            }
+        }
+        served?;
         tracing::info!("stopped");
         Ok(())
     }
@@ -164,6 +226,7 @@ fn routes(
     settings: &Settings,
     db: &DatabaseConnection,
     authenticator: &Arc<Authenticator>,
+    metrics: &Metrics,
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = OpenApiService::new(
         api::all(db, authenticator),
@@ -217,7 +280,7 @@ fn routes(
             !settings.cors_allowed_origins.is_empty(),
             AllowedOrigins::new(&settings.cors_allowed_origins),
         );
-    telemetry::trace_requests(app).boxed()
+    telemetry::trace_requests(app, metrics.clone()).boxed()
 }
 
 /// Completes on SIGTERM (orchestrators) or Ctrl-C (people).

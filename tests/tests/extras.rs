@@ -85,14 +85,15 @@ fn the_ci_workflow_is_valid_yaml_running_fmt_clippy_and_tests_on_its_database() 
 #[test]
 fn env_example_lists_every_setting() {
     for key_source in ["shared_secret", "public_key", "jwks"] {
-        env_example_lists_every_setting_of(key_source);
+        env_example_lists_every_setting_of(key_source, "false");
     }
+    env_example_lists_every_setting_of("shared_secret", "true");
 }
 
-fn env_example_lists_every_setting_of(key_source: &str) {
+fn env_example_lists_every_setting_of(key_source: &str, traces: &str) {
     let project = generated(
-        &format!("env-{}-svc", key_source.replace('_', "-")),
-        &[("key_source", key_source)],
+        &format!("env-{}-traces-{traces}-svc", key_source.replace('_', "-")),
+        &[("key_source", key_source), ("traces", traces)],
     );
     let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
     let defaults: toml::Table = std::fs::read_to_string(project.join("config/default.toml"))
@@ -117,7 +118,11 @@ fn env_example_lists_every_setting_of(key_source: &str) {
         "APP__AUTH__PUBLIC_KEY_FILE",
         "APP__AUTH__ISSUER",
         "APP__AUTH__AUDIENCE",
-    ] {
+        "APP__METRICS__PORT",
+    ]
+    .into_iter()
+    .chain((traces == "true").then_some("APP__TRACES__OTLP_ENDPOINT"))
+    {
         if !example.contains(&format!("{name}=")) {
             missing.push(name.to_owned());
         }
@@ -126,6 +131,28 @@ fn env_example_lists_every_setting_of(key_source: &str) {
         missing.is_empty(),
         "{key_source}: .env.example lacks {missing:?}"
     );
+}
+
+#[test]
+fn traces_off_compile_no_opentelemetry_crate_and_on_bring_their_code_and_test() {
+    let off = generated("traces-off-svc", &[]);
+    for file in ["Cargo.toml", "Cargo.lock", "src/telemetry/traces.rs"] {
+        let text = std::fs::read_to_string(off.join(file)).unwrap();
+        assert!(
+            !text.contains("opentelemetry_sdk") && !text.contains("opentelemetry-otlp"),
+            "{file} names an OpenTelemetry crate without traces"
+        );
+    }
+    assert!(!off.join("tests/api/traces.rs").exists());
+    assert!(!off.join("src/telemetry/traces.otlp.rs").exists());
+
+    let on = generated("traces-on-svc", &[("traces", "true")]);
+    let traces = std::fs::read_to_string(on.join("src/telemetry/traces.rs")).unwrap();
+    assert!(traces.contains("opentelemetry_otlp"));
+    assert!(on.join("tests/api/traces.rs").is_file());
+    assert!(!on.join("src/telemetry/traces.otlp.rs").exists());
+    let lock = std::fs::read_to_string(on.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"opentelemetry-otlp\""));
 }
 
 #[test]

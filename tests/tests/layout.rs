@@ -86,6 +86,7 @@ fn generation_with_every_answer_given_never_waits_for_input() {
             ("refresh_cookie", "a.refresh"),
             ("database", "postgres"),
             ("key_source", "public_key"),
+            ("traces", "false"),
             ("dockerfile", "false"),
             ("ci_workflow", "false"),
             ("env_example", "false"),

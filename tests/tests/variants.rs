@@ -1,7 +1,8 @@
-//! Every supported combination of `database` × `key_source`: generated without
-//! a prompt, no Liquid left, formatted, lint-clean, built from the shipped
-//! `Cargo.lock` (`--locked`), and its own test suite passes. The `PostgreSQL` and
-//! `MySQL` variants' suites run against the real servers on 127.0.0.1.
+//! Every supported combination of `database` × `key_source`, and services with
+//! OpenTelemetry traces (`traces=true`): generated without a prompt, no Liquid
+//! left, formatted, lint-clean, built from the shipped `Cargo.lock`
+//! (`--locked`), and its own test suite passes. The `PostgreSQL` and `MySQL`
+//! variants' suites run against the real servers on 127.0.0.1.
 //!
 //! One test per variant; all nine share one target folder. Variants of one
 //! database compile the same dependencies with the same features, so after the
@@ -14,8 +15,20 @@ use template_tests::{cargo, generate, leftover_liquid, shared_target_dir};
 
 /// Generates the `database` × `key_source` variant and checks it.
 fn check_variant(database: &str, key_source: &str) {
-    let name = format!("{database}-{}-svc", key_source.replace('_', "-"));
-    let project = generate(&name, &[("database", database), ("key_source", key_source)]);
+    check_variant_with(database, key_source, &[]);
+}
+
+/// Generates the `database` × `key_source` variant with more placeholders
+/// (`traces=true`) and checks it.
+fn check_variant_with(database: &str, key_source: &str, more: &[(&str, &str)]) {
+    let mut name = format!("{database}-{}", key_source.replace('_', "-"));
+    for (key, value) in more {
+        name = format!("{name}-{key}-{value}");
+    }
+    name.push_str("-svc");
+    let mut defines = vec![("database", database), ("key_source", key_source)];
+    defines.extend_from_slice(more);
+    let project = generate(&name, &defines);
 
     let leftovers = leftover_liquid(&project);
     assert!(
@@ -64,6 +77,18 @@ variant_tests! {
     mysql_shared_secret: "mysql", "shared_secret";
     mysql_public_key: "mysql", "public_key";
     mysql_jwks: "mysql", "jwks";
+}
+
+/// Traces add crates and code whatever the database and key source: one
+/// embedded and one server variant check them.
+#[test]
+fn sqlite_shared_secret_with_traces() {
+    check_variant_with("sqlite", "shared_secret", &[("traces", "true")]);
+}
+
+#[test]
+fn postgres_jwks_with_traces() {
+    check_variant_with("postgres", "jwks", &[("traces", "true")]);
 }
 
 /// Databases named like the generated tests' own (`test_<uuid>`) on the local

@@ -18,6 +18,7 @@ use super::{
     csrf,
     key_source::KeySource,
     keys::KeyError,
+    metrics::{AuthCounters, KeySetStats},
     token::{Rejection, TokenValidator, ValidToken},
 };
 
@@ -83,6 +84,8 @@ pub struct Authenticator {
     forgotten: AtomicU64,
     /// `own_url`'s origin and the trusted origins, serialised for comparison.
     allowed_origins: Vec<String>,
+    /// Outcomes, cache hits and misses, store calls (see [`super::metrics`]).
+    counters: AuthCounters,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -111,6 +114,7 @@ impl Authenticator {
             cache,
             forgotten: AtomicU64::new(0),
             allowed_origins,
+            counters: AuthCounters::default(),
         })
     }
 
@@ -126,6 +130,19 @@ impl Authenticator {
         self.validator.keys()
     }
 
+    /// What it has counted so far: outcomes, caches, store calls.
+    #[must_use]
+    pub fn counters(&self) -> &AuthCounters {
+        &self.counters
+    }
+
+    /// How the key set fetched from the Auth service is doing; `None` when
+    /// the keys are fixed by the settings.
+    #[must_use]
+    pub fn key_set_stats(&self) -> Option<KeySetStats> {
+        self.validator.keys().stats()
+    }
+
     /// Forgets what is cached about `username`, so that the next request
     /// re-reads the row (call it after changing `is_active`). Requests in
     /// flight for that user do not cache what they read before.
@@ -137,6 +154,7 @@ impl Authenticator {
     /// Authenticates `req`. Never fails: every problem is an [`Outcome`].
     pub(crate) async fn authenticate(&self, req: &Request) -> Outcome {
         let outcome = self.try_authenticate(req).await;
+        self.counters.outcome(&outcome);
         match &outcome {
             // No token at all is the normal anonymous visitor: nothing to report.
             Outcome::Anonymous(Rejection::NoToken)
@@ -187,14 +205,23 @@ impl Authenticator {
         }
 
         let user = match self.cache.get(&claims.username) {
-            Some(user) if user.matches(claims) => user,
+            Some(user) if user.matches(claims) => {
+                self.counters.users.hit.add();
+                user
+            }
             // This token is older than the one the known row came from: the
             // row is the fresher word on the user, and nothing is written.
-            Some(user) if claims.issued_at < user.claims_issued_at => user,
-            _ => match self.sync_user(claims).await {
-                Ok(user) => user,
-                Err(outcome) => return outcome,
-            },
+            Some(user) if claims.issued_at < user.claims_issued_at => {
+                self.counters.users.hit.add();
+                user
+            }
+            _ => {
+                self.counters.users.miss.add();
+                match self.sync_user(claims).await {
+                    Ok(user) => user,
+                    Err(outcome) => return outcome,
+                }
+            }
         };
         if user.is_active {
             Outcome::User(user)
@@ -208,6 +235,7 @@ impl Authenticator {
         let forgotten = self.forgotten.load(Ordering::SeqCst);
         match self.store.sync_user(claims).await {
             Ok(user) => {
+                self.counters.syncs_ok.add();
                 let user = Arc::new(user);
                 // A `forget` while the store answered (a staff member
                 // deactivating this user, say) may have made the row stale.
@@ -218,10 +246,12 @@ impl Authenticator {
                 Ok(user)
             }
             Err(error @ StoreError::Unavailable(_)) => {
+                self.counters.syncs_unavailable.add();
                 tracing::warn!(%error, "cannot load the user; answering 503");
                 Err(Outcome::Unavailable)
             }
             Err(error @ StoreError::Failed(_)) => {
+                self.counters.syncs_failed.add();
                 tracing::error!(%error, "cannot load the user; answering 500");
                 Err(Outcome::Failed)
             }
@@ -234,12 +264,14 @@ impl Authenticator {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
         if let Some(valid) = self.tokens.get(token) {
+            self.counters.tokens.hit.add();
             if valid.is_valid_at(now) {
                 return Ok(valid);
             }
             self.tokens.invalidate(token);
             return Err(Rejection::Expired);
         }
+        self.counters.tokens.miss.add();
         let valid = Arc::new(self.validator.validate(token).await?);
         self.tokens.insert(token.to_owned(), Arc::clone(&valid));
         Ok(valid)

@@ -6,8 +6,9 @@
 //!
 //! Every key source offers this interface, whatever its keys are: checked
 //! settings ([`KeySettings`]), [`KeySource::decode`], [`KeySource::is_ready`]
-//! for readiness, [`KeySource::start`] for background work, and
-//! [`KeySource::check`] for `check-config`.
+//! for readiness, [`KeySource::start`] for background work,
+//! [`KeySource::check`] for `check-config`, and [`KeySource::stats`] for the
+//! metrics.
 
 mod jwks;
 
@@ -20,6 +21,7 @@ use self::jwks::Refresher;
 pub use self::jwks::{FetchError, Jwks, JwksSettings};
 use super::{
     keys::{FixedKey, FixedKeys, KeyError, is_hmac},
+    metrics::KeySetStats,
     settings::RawAuth,
     token::Rejection,
 };
@@ -141,6 +143,16 @@ impl KeySource {
         if let Source::Jwks { jwks, refresher } = &self.0 {
             let mut refresher = refresher.lock().unwrap_or_else(PoisonError::into_inner);
             refresher.get_or_insert_with(|| jwks.spawn_refresher());
+        }
+    }
+
+    /// How the key set is doing (fetches, failures, keys, age); `None` for
+    /// keys fixed by the settings.
+    #[must_use]
+    pub fn stats(&self) -> Option<KeySetStats> {
+        match &self.0 {
+            Source::Fixed(_) => None,
+            Source::Jwks { jwks, .. } => Some(jwks.stats()),
         }
     }
 

@@ -6,14 +6,16 @@
 //!
 //! Every key source offers this interface, whatever its keys are: checked
 //! settings ([`KeySettings`]), [`KeySource::decode`], [`KeySource::is_ready`]
-//! for readiness, [`KeySource::start`] for background work, and
-//! [`KeySource::check`] for `check-config`.
+//! for readiness, [`KeySource::start`] for background work,
+//! [`KeySource::check`] for `check-config`, and [`KeySource::stats`] for the
+//! metrics.
 
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::{
     keys::{FixedKey, FixedKeys, KeyError},
+    metrics::KeySetStats,
     settings::RawAuth,
     token::Rejection,
 };
@@ -81,5 +83,11 @@ impl KeySource {
     /// Says what tokens are verified with, for `check-config`.
     pub async fn check(&self) -> Result<String, KeyError> {
         Ok(self.0.description().to_owned())
+    }
+
+    /// How a fetched key set is doing: keys fixed by the settings have none.
+    #[must_use]
+    pub fn stats(&self) -> Option<KeySetStats> {
+        None
     }
 }

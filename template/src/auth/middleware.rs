@@ -9,6 +9,7 @@ use poem::{
     http::{HeaderValue, header},
 };
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use super::{Authenticator, authenticator::Outcome};
 
@@ -80,10 +81,15 @@ pub(super) struct LazyAuth {
 }
 
 impl LazyAuth {
-    /// The request's outcome, computed the first time it is asked for.
+    /// The request's outcome, computed the first time it is asked for, in a
+    /// span of its own (a step of the request's trace).
     pub(super) async fn outcome(&self, req: &Request) -> &Outcome {
         self.outcome
-            .get_or_init(|| self.authenticator.authenticate(req))
+            .get_or_init(|| {
+                self.authenticator
+                    .authenticate(req)
+                    .instrument(tracing::info_span!("authenticate"))
+            })
             .await
     }
 }

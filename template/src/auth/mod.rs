@@ -28,6 +28,8 @@
 //! Where the keys come from is [`key_source`]'s business alone, behind one
 //! interface whatever the source.
 //!
+//! What it does is counted in [`metrics`]: atomics that an exporter reads.
+//!
 //! The module reaches the rest of the service only through [`AuthSettings`]
 //! and the [`UserStore`] trait, so it can be lifted into a crate shared by all
 //! of a team's services.
@@ -39,6 +41,7 @@ mod error;
 mod extract;
 pub mod key_source;
 pub mod keys;
+pub mod metrics;
 mod middleware;
 pub mod mint;
 mod redirect;

@@ -83,6 +83,54 @@ impl fmt::Display for Rejection {
     }
 }
 
+impl Rejection {
+    /// A fixed, lowercase name of the reason, for metric labels: one per
+    /// variant, never the claim name or anything else from the request, so
+    /// the set of labels stays bounded.
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::NoToken => "no_token",
+            Self::MissingRefreshCookie => "missing_refresh_cookie",
+            Self::MalformedAuthorizationHeader => "malformed_authorization_header",
+            Self::Malformed => "malformed",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongTokenType => "wrong_token_type",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidClaim(_) => "invalid_claim",
+            Self::CsrfFailed => "csrf_failed",
+            Self::UnknownKey => "unknown_key",
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// Every [`Rejection::label`], so that metrics can show each reason at
+    /// zero before it first happens.
+    pub const LABELS: [&'static str; 16] = [
+        "no_token",
+        "missing_refresh_cookie",
+        "malformed_authorization_header",
+        "malformed",
+        "algorithm_not_allowed",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "wrong_issuer",
+        "wrong_audience",
+        "wrong_token_type",
+        "missing_claim",
+        "invalid_claim",
+        "csrf_failed",
+        "unknown_key",
+        "keys_unavailable",
+    ];
+}
+
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct ValidToken {

@@ -8,24 +8,29 @@
 //! value becomes a [`SettingsError`] that names the key.
 //!
 //! Each concern keeps its settings next to it: [`server`], [`database`],
-//! [`log`], the development login's in [`crate::dev_login`], and
-//! authentication's in [`crate::auth::settings`].
+//! [`log`], [`metrics`], the development login's in [`crate::dev_login`],
+//! authentication's in [`crate::auth::settings`], and traces' in
+//! [`crate::telemetry::traces`].
 
 pub mod database;
 pub mod log;
+pub mod metrics;
 pub mod server;
 
 use std::{fmt, path::Path};
 
 use serde::Deserialize;
 
-pub use self::{database::DatabaseSettings, log::LogSettings, server::ServerSettings};
+pub use self::{
+    database::DatabaseSettings, log::LogSettings, metrics::MetricsSettings, server::ServerSettings,
+};
 use crate::{
     auth::{
         keys::FixedKey,
         settings::{AuthSettings, RawAuth, RawCors, RawCsrf},
     },
     dev_login::DevLoginSettings,
+    telemetry::traces::TracesSettings,
 };
 
 /// A setting that cannot be used, with the key it belongs to.
@@ -107,6 +112,10 @@ pub struct Settings {
     pub dev_login: DevLoginSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The Prometheus listener.
+    pub metrics: MetricsSettings,
+    /// OpenTelemetry traces.
+    pub traces: TracesSettings,
 }
 
 /// The settings exactly as the files and environment give them.
@@ -120,6 +129,10 @@ struct RawSettings {
     cors: RawCors,
     dev_login: DevLoginSettings,
     log: LogSettings,
+    metrics: metrics::RawMetrics,
+    // Empty, and refusing every key, in a service generated without traces.
+    #[serde(default)]
+    traces: TracesSettings,
 }
 
 /// Keys whose environment value is a comma-separated list.
@@ -301,6 +314,7 @@ fn config_error(error: &config::ConfigError) -> SettingsError {
 impl RawSettings {
     fn check(self, environment: Environment) -> Result<Settings, SettingsError> {
         let server = self.server.check()?;
+        let metrics = self.metrics.check(&server)?;
         let cors_allowed_origins = self.cors.check()?;
         let settings = Settings {
             environment,
@@ -312,6 +326,8 @@ impl RawSettings {
             server,
             dev_login: self.dev_login.check()?,
             log: self.log,
+            metrics,
+            traces: self.traces.check()?,
         };
         if settings.uses_development_secret() {
             settings.check_loopback("auth.secret", "the development secret")?;

@@ -15,6 +15,7 @@ use {{crate_name}}::{
     auth::{Authenticator, DEVELOPMENT_SECRET, UserStore},
     db,
     entities::users,
+    metrics::{Metrics, observe_statements},
     models::users::DbUserStore,
     settings::{Environment, Settings},
     startup::Application,
@@ -41,6 +42,8 @@ pub(crate) struct TestApp {
     /// SQL statements the app has sent since start (migrations excluded).
     pub(crate) statements: Arc<AtomicUsize>,
     pub(crate) client: reqwest::Client,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when `metrics.port` is set.
+    pub(crate) metrics_address: Option<String>,
     /// Dropped with the last app on it: the database goes away with the apps.
     database: Arc<TestDatabase>,
 }
@@ -79,7 +82,9 @@ async fn spawn(
 ) -> TestApp {
     let mut settings = test_settings(overrides).expect("test settings are valid");
     if std::env::var_os("TEST_LOG").is_some() {
-        telemetry::init(&settings.log);
+        // Traces are not exported from the test suite (tests/api/traces.rs
+        // runs the binary for that), so the guard has nothing to keep.
+        drop(telemetry::init(&settings.log, &settings.traces));
     }
     settings.database.url = database.url().to_owned().into();
 
@@ -89,14 +94,18 @@ async fn spawn(
         .expect("migrations");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&statements);
-    db.set_metric_callback(move |_| {
+    let metrics = Metrics::new(&settings.metrics);
+    observe_statements(&mut db, &metrics, move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
 
-    let app = Application::build_with_store(settings, db.clone(), store(db.clone()))
+    let app = Application::build_with_store(settings, db.clone(), store(db.clone()), metrics)
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let authenticator = Arc::clone(app.authenticator());
     tokio::spawn(app.run_until(std::future::pending()));
 
@@ -109,6 +118,7 @@ async fn spawn(
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client"),
+        metrics_address,
         database,
     }
 }

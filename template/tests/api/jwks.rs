@@ -26,9 +26,12 @@ use poem::{
 use serde_json::{Value, json};
 use {{crate_name}}::settings::{Environment, Settings};
 
-use crate::helpers::{
-    TestApp, access_claims, access_token, assert_anonymous, eventually, spawn_app_with,
-    test_settings,
+use crate::{
+    helpers::{
+        TestApp, access_claims, access_token, assert_anonymous, eventually, spawn_app_with,
+        test_settings,
+    },
+    metrics::series,
 };
 
 /// What the stand-in JWKS endpoint answers, changeable at run time.
@@ -520,4 +523,49 @@ fn production_accepts_a_jwks_url() {
         settings.auth.keys,
         {{crate_name}}::auth::key_source::KeySettings::Jwks(_)
     ));
+}
+
+#[tokio::test]
+async fn the_metrics_count_fetches_and_failures_and_show_the_keys_and_their_age() {
+    let server = JwksServer::start(&["ec-1", "rsa-1"]).await;
+    let app = spawn_jwks_app(
+        &server.url,
+        &[
+            ("metrics.port", "0"),
+            ("auth.jwks_min_refresh_interval_secs", "1"),
+        ],
+    )
+    .await;
+    wait_until_ready(&app).await;
+    let scrape = app.scrape().await;
+    assert_eq!(scrape.count("auth_jwks_fetches_total", &[]), 1);
+    assert_eq!(scrape.count("auth_jwks_fetch_failures_total", &[]), 0);
+    assert_eq!(scrape.count("auth_jwks_keys", &[]), 2);
+    assert!((0.0..60.0).contains(&scrape.get("auth_jwks_age_seconds", &[])));
+    assert!(scrape.has(
+        "service_build_info",
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("database", {{crate_name}}::db::URL_SCHEMES[0]),
+            ("key_source", "jwks"),
+            ("traces", {{crate_name}}::telemetry::traces::LABEL),
+        ]
+    ));
+
+    // An unknown kid makes the service fetch once more, which fails: the
+    // last good set stays.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.serve(StatusCode::INTERNAL_SERVER_ERROR, "oops");
+    let token = sign_as("ec-2", Some("ec-2"), &access_claims("bob"));
+    assert_anonymous(app.me_with_cookie(&token).await).await;
+    let after = app.scrape().await;
+    let moved = after.since(&scrape);
+    assert_eq!(moved.get("auth_jwks_fetches_total"), Some(&1.0), "{moved:?}");
+    assert_eq!(moved.get("auth_jwks_fetch_failures_total"), Some(&1.0));
+    let unknown_key = series(
+        "auth_outcomes_total",
+        &[("outcome", "anonymous"), ("reason", "unknown_key")],
+    );
+    assert_eq!(moved.get(&unknown_key), Some(&1.0));
+    assert_eq!(after.count("auth_jwks_keys", &[]), 2);
 }

@@ -26,7 +26,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{
+        Arc, Mutex, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -41,6 +44,7 @@ use url::Url;
 use crate::{
     auth::{
         keys::{KeyError, decode, rejection},
+        metrics::KeySetStats,
         settings::{RawAuth, absolute_http_url},
         token::Rejection,
     },
@@ -150,6 +154,11 @@ pub struct Jwks {
     fetching: tokio::sync::Mutex<()>,
     /// When the last fetch started, successful or not.
     last_attempt: Mutex<Option<Instant>>,
+    /// When the last successful fetch ended: the age of the current set.
+    last_success: Mutex<Option<Instant>>,
+    /// Fetches started, and those that failed, since start-up (metrics).
+    fetches: AtomicU64,
+    failures: AtomicU64,
 }
 
 impl fmt::Debug for Jwks {
@@ -193,6 +202,9 @@ impl Jwks {
             keys: RwLock::new(Arc::new(Vec::new())),
             fetching: tokio::sync::Mutex::new(()),
             last_attempt: Mutex::new(None),
+            last_success: Mutex::new(None),
+            fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         })
     }
 
@@ -206,6 +218,20 @@ impl Jwks {
     #[must_use]
     pub fn is_ready(&self) -> bool {
         !self.current().is_empty()
+    }
+
+    /// Fetches so far, failures, usable keys, and the current set's age.
+    pub(in crate::auth) fn stats(&self) -> KeySetStats {
+        KeySetStats {
+            fetches: self.fetches.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            keys: self.current().len(),
+            age: self
+                .last_success
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .map(|at| at.elapsed()),
+        }
     }
 
     /// Fetches the set now, keeping the last good one on failure; returns the
@@ -306,8 +332,13 @@ impl Jwks {
             .last_attempt
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.fetch().await {
             Ok(keys) => {
+                *self
+                    .last_success
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
                 let count = keys.len();
                 let kids = |keys: &[TrustedKey]| -> Vec<Option<String>> {
                     keys.iter().map(|key| key.kid.clone()).collect()
@@ -320,6 +351,7 @@ impl Jwks {
                 Ok(count)
             }
             Err(error) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     url = %self.settings.url,
                     %error,
