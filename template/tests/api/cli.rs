@@ -159,7 +159,7 @@ async fn sigterm_shuts_the_service_down_gracefully() {
     let database = TestDatabase::create().await;
     let service = Running::start(&[("APP__DATABASE__URL", database.url())])
         .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
-    let (success, output) = service.terminate();
+    let (success, output) = service.terminate().await;
     assert!(success, "not a clean exit:\n{output}");
     for message in ["shutting down", "stopped"] {
         assert!(!log_lines(&output, "INFO", message).is_empty(), "{output}");

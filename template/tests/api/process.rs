@@ -86,15 +86,30 @@ impl Running {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Sends SIGTERM and waits for the exit; whether it exited with success,
-    /// and everything it printed.
-    pub(crate) fn terminate(mut self) -> (bool, String) {
+    /// Sends SIGTERM and waits (without blocking the runtime, whose other
+    /// tasks may be serving the service) for the exit; whether it exited with
+    /// success, and everything it printed.
+    pub(crate) async fn terminate(mut self) -> (bool, String) {
         let signalled = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .is_ok_and(|status| status.success());
-        let success = signalled && self.child.wait().is_ok_and(|status| status.success());
+        let mut success = false;
+        if signalled {
+            for _ in 0..600 {
+                if let Some(status) = self.child.try_wait().expect("the service's status") {
+                    success = status.success();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         (success, self.stop())
+    }
+
+    /// Its JSON log lines so far.
+    pub(crate) fn json_lines(&self) -> Vec<serde_json::Value> {
+        json_lines(&collected_output(&self.output))
     }
 
     /// Stops it and returns everything it printed.
@@ -148,5 +163,13 @@ pub(crate) fn log_lines<'o>(output: &'o str, level: &str, text: &str) -> Vec<&'o
                         .is_some_and(|message| message.contains(text))
             })
         })
+        .collect()
+}
+
+/// The JSON log lines of `output`.
+pub(crate) fn json_lines(output: &str) -> Vec<serde_json::Value> {
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
         .collect()
 }

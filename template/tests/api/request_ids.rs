@@ -2,19 +2,13 @@
 //! in the response, and in every log line of the request; a `traceparent`'s
 //! trace id in the log lines too.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
-
 use reqwest::header::{COOKIE, HeaderValue};
 use serde_json::Value;
 
 use crate::{
     database::TestDatabase,
     helpers::{cookie_pair, spawn_app},
+    process::{Running, json_lines},
 };
 
 const REQUEST_ID: &str = "x-request-id";
@@ -86,122 +80,6 @@ async fn a_hostile_request_id_is_replaced_never_echoed() {
     }
 }
 
-/// The service's binary, run in the package folder (where `config/` is),
-/// with no `APP_*` or `RUST_LOG` variable inherited from the test's.
-fn binary() -> Command {
-    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("APP_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// The service's binary on a database of its own, with JSON logs at `info`,
-/// and its log lines as they come; killed when dropped.
-pub(crate) struct Logged {
-    child: Child,
-    port: u16,
-    lines: mpsc::Receiver<Value>,
-    _database: TestDatabase,
-}
-
-impl Logged {
-    /// Starts `serve` with `env` on top of the test settings, and waits
-    /// until it listens.
-    pub(crate) async fn start(env: &[(&str, &str)]) -> Self {
-        let database = TestDatabase::create().await;
-        let mut child = binary()
-            .env("APP_ENV", "test")
-            .env("APP__SERVER__PORT", "0")
-            .env("APP__DATABASE__URL", database.url())
-            .env("APP__LOG__FILTER", "info")
-            .env("APP__LOG__FORMAT", "json")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the service starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(line) = serde_json::from_str::<Value>(&line)
-                    && send.send(line).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let mut logged = Self {
-            child,
-            port: 0,
-            lines,
-            _database: database,
-        };
-        let listening = logged.next_where(|line| line["fields"]["message"] == "listening");
-        logged.port =
-            u16::try_from(listening["fields"]["port"].as_u64().expect("port")).expect("a port");
-        logged
-    }
-
-    /// The next log line for which `wanted` holds.
-    fn next_where(&self, wanted: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the expected log line within 30 s");
-            if wanted(&line) {
-                return line;
-            }
-        }
-    }
-
-    /// Every log line until (and with) the `served` line of `request_id`.
-    fn lines_until_served(&self, request_id: &str) -> Vec<Value> {
-        let mut seen = Vec::new();
-        loop {
-            let line = self.next_where(|_| true);
-            let done =
-                line["fields"]["message"] == "served" && request_id_of(&line) == Some(request_id);
-            seen.push(line);
-            if done {
-                return seen;
-            }
-        }
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Sends SIGTERM and waits (without blocking the runtime) until the
-    /// service has stopped; whether it stopped cleanly.
-    pub(crate) async fn terminate(mut self) -> bool {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        loop {
-            if let Some(status) = self.child.try_wait().expect("the service's status") {
-                return status.success();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The request id of the span a log line was written in (the request's
 /// span, or one inside it).
 fn request_id_of(line: &Value) -> Option<&str> {
@@ -213,7 +91,9 @@ fn request_id_of(line: &Value) -> Option<&str> {
 
 #[tokio::test]
 async fn every_log_line_of_a_request_carries_its_id_and_its_trace_id() {
-    let service = Logged::start(&[]).await;
+    let database = TestDatabase::create().await;
+    let service = Running::start(&[("APP__DATABASE__URL", database.url())])
+        .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
     let client = reqwest::Client::new();
 
     // A rejected token: authentication logs why, inside the request.
@@ -231,7 +111,7 @@ async fn every_log_line_of_a_request_carries_its_id_and_its_trace_id() {
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()[REQUEST_ID], "req-rejected-1");
 
-    let lines = service.lines_until_served("req-rejected-1");
+    let lines = lines_of(&service.json_lines(), "req-rejected-1");
     let rejected = lines
         .iter()
         .find(|line| {
@@ -270,10 +150,27 @@ async fn every_log_line_of_a_request_carries_its_id_and_its_trace_id() {
         .unwrap();
     let replaced = response.headers()[REQUEST_ID].to_str().unwrap().to_owned();
     assert!(is_uuid(&replaced));
-    let lines = service.lines_until_served(&replaced);
+    let (stopped, output) = service.terminate().await;
+    assert!(stopped, "not a clean exit:\n{output}");
+    let lines = lines_of(&json_lines(&output), &replaced);
     let served = lines.last().unwrap();
     assert!(!served.to_string().contains("evil"));
     // An all-zero trace id is invalid: not logged.
     assert!(!served.to_string().contains("trace_id"), "{served}");
-    assert!(service.terminate().await);
+}
+
+/// The log lines of the request `request_id`, its `served` line last.
+fn lines_of(lines: &[Value], request_id: &str) -> Vec<Value> {
+    let of_request: Vec<Value> = lines
+        .iter()
+        .filter(|line| request_id_of(line) == Some(request_id))
+        .cloned()
+        .collect();
+    assert!(
+        of_request
+            .last()
+            .is_some_and(|line| line["fields"]["message"] == "served"),
+        "no `served` line last for {request_id} in {lines:#?}"
+    );
+    of_request
 }

@@ -20,8 +20,9 @@ use prost::Message;
 use reqwest::header::COOKIE;
 
 use crate::{
+    database::TestDatabase,
     helpers::{access_token, cookie_pair},
-    request_ids::Logged,
+    process::Running,
 };
 
 /// Spans received so far.
@@ -76,7 +77,12 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn one_request_exports_its_spans_linked_to_the_caller_and_to_each_other() {
     let (endpoint, received) = receiver().await;
-    let service = Logged::start(&[("APP__TRACES__OTLP_ENDPOINT", &endpoint)]).await;
+    let database = TestDatabase::create().await;
+    let service = Running::start(&[
+        ("APP__DATABASE__URL", database.url()),
+        ("APP__TRACES__OTLP_ENDPOINT", &endpoint),
+    ])
+    .unwrap_or_else(|output| panic!("the service never started:\n{output}"));
 
     // A new user: authentication writes the row, so statements run.
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -91,10 +97,8 @@ async fn one_request_exports_its_spans_linked_to_the_caller_and_to_each_other() 
     assert_eq!(response.status(), 200);
 
     // A graceful stop sends what is left; the receiver runs meanwhile.
-    assert!(
-        service.terminate().await,
-        "the service did not stop cleanly"
-    );
+    let (stopped, output) = service.terminate().await;
+    assert!(stopped, "the service did not stop cleanly:\n{output}");
 
     let spans: Vec<Span> = received
         .lock()
