@@ -46,7 +46,7 @@ use poem::{
 use sea_orm::{DatabaseConnection, metric::Info};
 
 use crate::{
-    auth::{AuthUser, StoreFuture, UserClaims, UserStore},
+    auth::{StoreFuture, Synced, UserClaims, UserStore},
     settings::MetricsSettings,
 };
 
@@ -464,7 +464,7 @@ impl ObservedStore {
 }
 
 impl UserStore for ObservedStore {
-    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser> {
+    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, Synced> {
         Box::pin(STATEMENT_TIME.scope(Cell::new(Duration::ZERO), async move {
             let started = std::time::Instant::now();
             let result = self.store.sync_user(claims).await;

@@ -13,7 +13,7 @@ use std::{
 use poem::{Request, http::header};
 
 use super::{
-    AuthSettings, AuthUser, StoreError, UserClaims, UserStore,
+    AuthSettings, AuthUser, StoreError, Synced, UserClaims, UserStore,
     cache::ExpiringCache,
     csrf,
     key_source::KeySource,
@@ -234,8 +234,12 @@ impl Authenticator {
     async fn sync_user(&self, claims: &UserClaims) -> Result<Arc<AuthUser>, Outcome> {
         let forgotten = self.forgotten.load(Ordering::SeqCst);
         match self.store.sync_user(claims).await {
-            Ok(user) => {
-                self.counters.syncs_ok.add();
+            Ok(Synced { user, written }) => {
+                if written {
+                    self.counters.syncs_written.add();
+                } else {
+                    self.counters.syncs_unchanged.add();
+                }
                 let user = Arc::new(user);
                 // A `forget` while the store answered (a staff member
                 // deactivating this user, say) may have made the row stale.

@@ -1,5 +1,6 @@
 //! What authentication counts: outcomes by reason, cache hits and misses,
-//! calls to the user store, and (with a JWKS) the key set's health.
+//! calls to the user store and the rows they wrote, and (with a JWKS) the key
+//! set's health.
 //!
 //! Plain atomic counters, bumped on the request path (a relaxed increment
 //! each) and read by whoever exports them ([`AuthCounters::export`]; the
@@ -62,8 +63,10 @@ pub struct AuthCounters {
     failed: Count,
     pub(super) tokens: CacheCounts,
     pub(super) users: CacheCounts,
-    /// Calls to the user store (each one upsert), by how they ended.
-    pub(super) syncs_ok: Count,
+    /// Calls to the user store, by how they ended: a row written (a new user
+    /// or changed claims), read only, or not at all.
+    pub(super) syncs_written: Count,
+    pub(super) syncs_unchanged: Count,
     pub(super) syncs_unavailable: Count,
     pub(super) syncs_failed: Count,
 }
@@ -125,7 +128,8 @@ impl AuthCounters {
             each(name, &[("result", "miss")], cache.miss.get());
         }
         for (result, count) in [
-            ("ok", &self.syncs_ok),
+            ("written", &self.syncs_written),
+            ("unchanged", &self.syncs_unchanged),
             ("unavailable", &self.syncs_unavailable),
             ("failed", &self.syncs_failed),
         ] {

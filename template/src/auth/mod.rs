@@ -59,6 +59,6 @@ pub use keys::DEVELOPMENT_SECRET;
 pub use middleware::AuthMiddleware;
 pub use settings::{AuthSettings, ClaimNames};
 pub use store::{
-    AuthUser, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, StoreError, StoreFuture,
+    AuthUser, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_USERNAME_CHARS, StoreError, StoreFuture, Synced,
     UserClaims, UserStore,
 };

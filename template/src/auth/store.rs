@@ -78,6 +78,15 @@ impl AuthUser {
     }
 }
 
+/// What [`UserStore::sync_user`] answers: the row, and whether it wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    /// The user as stored now.
+    pub user: AuthUser,
+    /// Whether a row was inserted or changed (the metrics count writes).
+    pub written: bool,
+}
+
 /// Why the store could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,5 +109,5 @@ pub trait UserStore: Send + Sync + 'static {
     /// user create one row), must not write when the row already matches, and
     /// must not overwrite claims written from a newer token (a larger
     /// `issued_at`): it then returns the row as it is.
-    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser>;
+    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, Synced>;
 }

@@ -54,11 +54,11 @@ ON DUPLICATE KEY UPDATE
     is_superuser = IF(claims_issued_at = VALUES(claims_issued_at), VALUES(is_superuser), is_superuser)";
 
 /// Makes the row of `claims.username` hold `claims`: [`UPSERT`], then the row
-/// is read back.
+/// is read back. Returns the row, and whether it was written.
 pub async fn upsert_from_claims(
     db: &impl ConnectionTrait,
     claims: &UserClaims,
-) -> Result<users::Model, DbErr> {
+) -> Result<(users::Model, bool), DbErr> {
     let now = Utc::now();
     let statement = Statement::from_sql_and_values(
         DbBackend::MySql,
@@ -75,6 +75,7 @@ pub async fn upsert_from_claims(
             i64::try_from(claims.issued_at).unwrap_or(i64::MAX).into(),
         ],
     );
-    db.execute_raw(statement).await?;
-    read_back(db, &claims.username).await
+    // MySQL says 1 row affected for an insert, 2 for an update, 0 for none.
+    let written = db.execute_raw(statement).await?.rows_affected() > 0;
+    Ok((read_back(db, &claims.username).await?, written))
 }

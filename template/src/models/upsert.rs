@@ -43,11 +43,12 @@ const CLAIM_COLUMNS: [Column; 5] = [
 /// exactly one inserts, the others update (or find nothing to change). The
 /// `WHERE` makes unchanged claims, and claims of a token older than the one
 /// the row was written from, write nothing; that statement returns no row, and
-/// the row is then read with a `SELECT`.
+/// the row is then read with a `SELECT`. Returns the row, and whether it was
+/// written.
 pub async fn upsert_from_claims(
     db: &impl ConnectionTrait,
     claims: &UserClaims,
-) -> Result<users::Model, DbErr> {
+) -> Result<(users::Model, bool), DbErr> {
     // The statement is the same for every user: it is built once, and each
     // call only binds its values, in the order of `upsert_statement`'s columns.
     static SQL: OnceLock<String> = OnceLock::new();
@@ -67,9 +68,9 @@ pub async fn upsert_from_claims(
     ];
     let statement = Statement::from_sql_and_values(backend, sql.as_str(), values);
     if let Some(row) = db.query_one_raw(statement).await? {
-        return users::Model::from_query_result(&row, "");
+        return Ok((users::Model::from_query_result(&row, "")?, true));
     }
-    read_back(db, &claims.username).await
+    Ok((read_back(db, &claims.username).await?, false))
 }
 
 /// The upsert above, with placeholder values; new rows are active.

@@ -11,7 +11,7 @@ use sea_orm::{
 
 pub use super::upsert::{UPSERT_STATEMENTS, upsert_from_claims};
 use crate::{
-    auth::{AuthUser, StoreError, StoreFuture, UserClaims, UserStore},
+    auth::{AuthUser, StoreError, StoreFuture, Synced, UserClaims, UserStore},
     db,
     entities::users::{self, Column},
 };
@@ -38,12 +38,15 @@ impl DbUserStore {
     /// Reads first: the user is most often known and unchanged (a cache
     /// expired, the service restarted), and then one `SELECT` answers, which
     /// takes no write lock. Only a new user or changed claims are written.
-    async fn sync(&self, claims: &UserClaims) -> Result<AuthUser, DbErr> {
+    async fn sync(&self, claims: &UserClaims) -> Result<Synced, DbErr> {
         if let Some(row) = find_by_username(&self.db, &claims.username).await? {
             let user = AuthUser::from(row);
             // A token older than the one the row came from changes nothing.
             if user.matches(claims) || claims.issued_at < user.claims_issued_at {
-                return Ok(user);
+                return Ok(Synced {
+                    user,
+                    written: false,
+                });
             }
         }
         let _writing = if db::SERIALIZE_WRITES {
@@ -51,14 +54,16 @@ impl DbUserStore {
         } else {
             None
         };
-        upsert_from_claims(&self.db, claims)
-            .await
-            .map(AuthUser::from)
+        let (row, written) = upsert_from_claims(&self.db, claims).await?;
+        Ok(Synced {
+            user: AuthUser::from(row),
+            written,
+        })
     }
 }
 
 impl UserStore for DbUserStore {
-    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser> {
+    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, Synced> {
         Box::pin(async move {
             self.sync(claims).await.map_err(|error| {
                 if db::is_outage(&error) {

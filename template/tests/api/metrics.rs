@@ -230,7 +230,7 @@ async fn a_scripted_sequence_of_requests_moves_each_series_by_exactly_its_count(
         (outcome("user"), 1.0),
         (result(TOKEN_CACHE, "miss"), 1.0),
         (result(USER_CACHE, "miss"), 1.0),
-        (result(SYNCS, "ok"), 1.0),
+        (result(SYNCS, "written"), 1.0),
         (
             series(STATEMENTS, &[("outcome", "ok")]),
             f64::from(u32::try_from(sent).unwrap()),
@@ -378,4 +378,20 @@ fn every_rejection_has_its_own_label_and_each_is_listed() {
     let labels: std::collections::BTreeSet<&str> = every.iter().map(Rejection::label).collect();
     assert_eq!(labels.len(), every.len(), "two reasons share a label");
     assert_eq!(labels, Rejection::LABELS.into_iter().collect());
+}
+
+#[tokio::test]
+async fn a_known_user_read_again_counts_as_unchanged_not_written() {
+    let app = spawn_with_metrics().await;
+    let token = access_token("alice");
+    assert_eq!(app.me_with_cookie(&token).await.status(), 200);
+    // The cache forgets the user (as its TTL would): the store reads the row
+    // and finds nothing to write.
+    app.authenticator.forget("alice");
+    let (status, moved) =
+        moved_by(&app, app.get("/api/me").header(header::COOKIE, cookie_pair(&token))).await;
+    assert_eq!(status, 200);
+    let moved = without_timings(moved);
+    assert_eq!(moved.get(&result(SYNCS, "unchanged")), Some(&1.0), "{moved:?}");
+    assert_eq!(moved.get(&result(SYNCS, "written")), None, "{moved:?}");
 }

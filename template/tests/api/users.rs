@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use {{crate_name}}::{
-    auth::{AuthUser, StoreFuture, UserClaims, UserStore},
+    auth::{StoreFuture, Synced, UserClaims, UserStore},
     entities::users,
     models::users::{DbUserStore, UPSERT_STATEMENTS},
 };
@@ -478,7 +478,7 @@ struct GatedStore {
 }
 
 impl UserStore for GatedStore {
-    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, AuthUser> {
+    fn sync_user<'a>(&'a self, claims: &'a UserClaims) -> StoreFuture<'a, Synced> {
         Box::pin(async move {
             let user = self.inner.sync_user(claims).await;
             if claims.username == "alice" && !self.held.swap(true, Ordering::SeqCst) {
