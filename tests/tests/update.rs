@@ -400,12 +400,15 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     commit_generated(&service);
     // The team: the server's host, a file of its own, and a change to a file
     // the template is about to delete.
+    // `[metrics]` has a `host` line too: the comment above the server's
+    // makes the edit land on that one.
+    let server_host = "container use 0.0.0.0.\nhost = \"127.0.0.1\"\n";
     let team_host = "host = \"0.0.0.0\" # behind the team's proxy\n";
     edit(
         &service,
         "config/default.toml",
-        "host = \"127.0.0.1\"\n",
-        team_host,
+        server_host,
+        &format!("container use 0.0.0.0.\n{team_host}"),
     );
     fs::write(service.join("TEAM.md"), "Ours.\n").expect("write a team file");
     let dockerfile = read(&service, "Dockerfile") + "LABEL team=\"orders\"\n";
@@ -420,8 +423,8 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     edit(
         &template.path(),
         "template/config/default.toml",
-        "host = \"127.0.0.1\"\n",
-        "host = \"::1\"\n",
+        server_host,
+        "container use 0.0.0.0.\nhost = \"::1\"\n",
     );
     fs::create_dir(template.path().join("template/docker")).expect("a folder");
     fs::rename(
