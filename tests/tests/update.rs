@@ -60,6 +60,10 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     fs::write(dir.join(file), before.replacen(from, to, 1)).expect("write the edit");
 }
 
+/// The server's `host` line of `config/default.toml` with the comment above
+/// it: `[metrics]` has a `host` line too.
+const SERVER_HOST: &str = "container use 0.0.0.0.\nhost = \"127.0.0.1\"\n";
+
 /// A throwaway copy of the template repository: its history, then the
 /// working tree of the one under test committed on top as revision A.
 struct Template {
@@ -400,14 +404,11 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     commit_generated(&service);
     // The team: the server's host, a file of its own, and a change to a file
     // the template is about to delete.
-    // `[metrics]` has a `host` line too: the comment above the server's
-    // makes the edit land on that one.
-    let server_host = "container use 0.0.0.0.\nhost = \"127.0.0.1\"\n";
     let team_host = "host = \"0.0.0.0\" # behind the team's proxy\n";
     edit(
         &service,
         "config/default.toml",
-        server_host,
+        SERVER_HOST,
         &format!("container use 0.0.0.0.\n{team_host}"),
     );
     fs::write(service.join("TEAM.md"), "Ours.\n").expect("write a team file");
@@ -423,7 +424,7 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     edit(
         &template.path(),
         "template/config/default.toml",
-        server_host,
+        SERVER_HOST,
         "container use 0.0.0.0.\nhost = \"::1\"\n",
     );
     fs::create_dir(template.path().join("template/docker")).expect("a folder");
