@@ -380,7 +380,7 @@ fn describe(recorder: &PrometheusRecorder) {
         ),
         (
             crate::auth::metrics::USER_SYNCS,
-            "Calls to the user store (one upsert, which writes only new or changed users), by result.",
+            "Calls to the user store on a user-cache miss (a read, and a write for new or changed users), by result.",
         ),
         (
             DB_STATEMENT_DURATION,
