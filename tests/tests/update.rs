@@ -60,9 +60,10 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     fs::write(dir.join(file), before.replacen(from, to, 1)).expect("write the edit");
 }
 
-/// The server's `host` line of `config/default.toml` with the comment above
-/// it: `[metrics]` has a `host` line too.
-const SERVER_HOST: &str = "container use 0.0.0.0.\nhost = \"127.0.0.1\"\n";
+/// The end of the comment above the server's `host` line in
+/// `config/default.toml`: edits start from it, as `[metrics]` has a `host`
+/// line too.
+const ABOVE_SERVER_HOST: &str = "container use 0.0.0.0.\n";
 
 /// A throwaway copy of the template repository: its history, then the
 /// working tree of the one under test committed on top as revision A.
@@ -408,8 +409,8 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     edit(
         &service,
         "config/default.toml",
-        SERVER_HOST,
-        &format!("container use 0.0.0.0.\n{team_host}"),
+        &format!("{ABOVE_SERVER_HOST}host = \"127.0.0.1\"\n"),
+        &format!("{ABOVE_SERVER_HOST}{team_host}"),
     );
     fs::write(service.join("TEAM.md"), "Ours.\n").expect("write a team file");
     let dockerfile = read(&service, "Dockerfile") + "LABEL team=\"orders\"\n";
@@ -424,8 +425,8 @@ fn a_change_both_sides_made_to_the_same_lines_is_a_git_conflict_that_loses_nothi
     edit(
         &template.path(),
         "template/config/default.toml",
-        SERVER_HOST,
-        "container use 0.0.0.0.\nhost = \"::1\"\n",
+        &format!("{ABOVE_SERVER_HOST}host = \"127.0.0.1\"\n"),
+        &format!("{ABOVE_SERVER_HOST}host = \"::1\"\n"),
     );
     fs::create_dir(template.path().join("template/docker")).expect("a folder");
     fs::rename(
